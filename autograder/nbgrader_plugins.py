@@ -1,0 +1,84 @@
+"""Preprocessors that harden nbgrader itself (nbgrader_config.py adds them).
+
+- `CourseExecute`: nbgrader's Execute with the kernel environment that
+  `python -m autograder grade` uses, so both graders run the same code path.
+- `HideHiddenTests`: feedback shows test cells without their
+  `### BEGIN HIDDEN TESTS` ... `### END HIDDEN TESTS` region (nbgrader's
+  ClearHiddenTests), and withholds any output that repeats those lines.
+- `ErrorsWithoutTracebacks`: feedback shows an error as `ename: evalue` only;
+  a traceback would quote the hidden test lines it passed through.
+"""
+from jupyter_core.utils import run_sync
+from nbgrader import utils
+from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
+from traitlets import Bool, List
+
+from .execute import kernel_env
+from .scoring import WITHHELD, hidden_lines, quotes_hidden
+
+_DISPLAY_PRIORITY = NbGraderPreprocessor.class_traits()["display_data_priority"].default()
+
+
+class CourseExecute(Execute):
+    """nbgrader's Execute, starting its kernel with `autograder.execute.kernel_env()`."""
+
+    async def async_start_new_kernel(self, **kwargs):
+        kwargs.setdefault("env", kernel_env())
+        return await super().async_start_new_kernel(**kwargs)
+
+    # nbclient binds the sync wrapper to its own coroutine: rebind it to ours.
+    start_new_kernel = run_sync(async_start_new_kernel)
+
+
+def _one_line(output):
+    ename, evalue = output.get("ename", "Error"), output.get("evalue", "")
+    return f"{ename}: {evalue}" if evalue else ename
+
+
+def _data_text(output):
+    if output.get("output_type") == "stream":
+        return output.get("text", "")
+    data = output.get("data", {})
+    return "\n".join(v if isinstance(v, str) else "\n".join(map(str, v)) for v in data.values())
+
+
+class HideHiddenTests(ClearHiddenTests):
+    """Remove hidden-test regions from every cell, and outputs that quote them, before feedback is rendered."""
+
+    display_data_priority = List(_DISPLAY_PRIORITY).tag(config=True)  # as GetGrades: nbconvert configures it
+    enforce_metadata = Bool(False, help="Students' own cells may hold the markers: nothing to enforce here")
+
+    def _hide_quotes(self, cell, hidden):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                if quotes_hidden(_one_line(output), hidden):
+                    output.update(ename="Error", evalue=WITHHELD)
+                if quotes_hidden("\n".join(output.get("traceback", [])), hidden):
+                    output.traceback = [_one_line(output)]
+            elif quotes_hidden(_data_text(output), hidden):
+                output.clear()
+                output.update(output_type="stream", name="stdout", text=WITHHELD + "\n")
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        hidden = hidden_lines(cell.source)
+        if hidden and cell.cell_type == "code":
+            self._hide_quotes(cell, hidden)
+        try:
+            return super().preprocess_cell(cell, resources, cell_index)
+        except RuntimeError:  # unbalanced markers
+            if utils.is_grade(cell):
+                cell.source = "# (hidden)"  # fail closed: show nothing of a test cell we can't parse
+            return cell, resources
+
+
+class ErrorsWithoutTracebacks(NbGraderPreprocessor):
+    """Replace the traceback of every error output by its one line `ename: evalue`."""
+
+    display_data_priority = List(_DISPLAY_PRIORITY).tag(config=True)
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type == "code":
+            for output in cell.get("outputs", []):
+                if output.get("output_type") == "error":
+                    output.traceback = [_one_line(output)]
+        return cell, resources

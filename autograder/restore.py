@@ -1,0 +1,124 @@
+"""Rebuild the notebook to run from a submission and its source notebook (pure: no I/O).
+
+The same job as nbgrader's sanitize step (DeduplicateIds, OverwriteCells with
+add_missing_cells=True), matched by grade_id, but with source/ as the only
+authority:
+
+- the student's cells keep their order;
+- a *protected* cell (nbgrader's `is_locked` on the source cell: locked, or a
+  grade cell that is not a solution: tests, the checks cell, explorer code)
+  gets the source's cell type, source (hidden tests included) and metadata
+  back; of a duplicated protected grade_id only the first copy is kept;
+- protected source cells missing from the submission are inserted after the
+  nearest preceding source cell that is present, or at the top;
+- a solution cell keeps the student's source under the source's nbgrader
+  metadata (a deleted one is no error: its test fails);
+- any other cell is kept as a plain, ungraded cell;
+- outputs are cleared.
+"""
+import copy
+import logging
+import uuid
+
+from nbgrader import utils
+
+from .course import grade_id
+
+log = logging.getLogger("autograder")
+
+
+def protected_ids(source):
+    """grade_ids of the source cells whose content the student may not change."""
+    return {grade_id(cell) for cell in source.cells if grade_id(cell) and utils.is_locked(cell)}
+
+
+def _source_cells(source):
+    """{grade_id: cell} of the source notebook, first cell of each id."""
+    cells = {}
+    for cell in source.cells:
+        gid = grade_id(cell)
+        if gid and gid not in cells:
+            cells[gid] = cell
+    return cells
+
+
+def _from_source(source_cell, student_cell=None):
+    cell = copy.deepcopy(source_cell)
+    if student_cell is not None and "id" in student_cell:
+        cell["id"] = student_cell["id"]
+    return cell
+
+
+def _plain(student_cell):
+    cell = copy.deepcopy(student_cell)
+    cell.metadata.pop("nbgrader", None)
+    return cell
+
+
+def _index_of(cells, gid):
+    return next(i for i, cell in enumerate(cells) if grade_id(cell) == gid)
+
+
+def restore(submission, source):
+    """The notebook to execute: `submission` repaired against `source` (neither is modified)."""
+    by_id = _source_cells(source)
+    protected = protected_ids(source)
+    cells, seen = [], set()
+    for student_cell in submission.cells:
+        gid = grade_id(student_cell)
+        if gid in protected:
+            if gid in seen:
+                log.info("dropped a duplicate of cell %s", gid)
+                continue
+            cells.append(_from_source(by_id[gid], student_cell))
+        elif gid in by_id and gid not in seen:
+            cell = copy.deepcopy(student_cell)
+            cell.metadata["nbgrader"] = copy.deepcopy(by_id[gid].metadata["nbgrader"])
+            cells.append(cell)
+        else:
+            if gid:
+                log.info("cell with grade_id %s kept as an ungraded cell", gid)
+            cells.append(_plain(student_cell))
+        if gid in by_id:
+            seen.add(gid)
+
+    # Put back protected cells the submission lacks, in source order.
+    order = list(by_id)
+    for position, gid in enumerate(order):
+        if gid not in protected or gid in seen:
+            continue
+        before = [g for g in reversed(order[:position]) if g in seen]
+        at = _index_of(cells, before[0]) + 1 if before else 0
+        cells.insert(at, _from_source(by_id[gid]))
+        seen.add(gid)
+        log.info("restored missing cell %s", gid)
+
+    nb = copy.deepcopy(submission)
+    nb.cells = cells
+    for key in ("kernelspec", "language_info"):
+        if key in source.metadata:
+            nb.metadata[key] = copy.deepcopy(source.metadata[key])
+    _clear_outputs(nb)
+    _fix_cell_ids(nb)
+    return nb
+
+
+def _clear_outputs(nb):
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("execution", None)
+
+
+def _fix_cell_ids(nb):
+    """Cell ids exist from nbformat 4.5 on and must be unique; restored cells may collide."""
+    if (nb.nbformat, nb.nbformat_minor) < (4, 5):
+        for cell in nb.cells:
+            cell.pop("id", None)
+        return
+    used = set()
+    for cell in nb.cells:
+        if not isinstance(cell.get("id"), str) or cell["id"] in used:
+            cell["id"] = uuid.uuid4().hex[:8]
+        used.add(cell["id"])

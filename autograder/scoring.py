@@ -1,0 +1,119 @@
+"""Per-test results from an executed notebook (pure: no I/O).
+
+The graded cells and their points come from the source notebook, never from
+the submission. Each one is scored by nbgrader's own `determine_grade`, so a
+score equals `nbgrader autograde`'s. Feedback holds only what the test cell
+printed and `ename: evalue` of its errors: never a traceback or the cell's
+source, and never an output that quotes the hidden tests.
+"""
+from dataclasses import asdict, dataclass
+
+from nbformat import NotebookNode
+from nbgrader import utils
+
+from .course import grade_id
+
+MAX_FEEDBACK_CHARS = 2000
+WITHHELD = "(output withheld: it repeats the hidden test code)"
+STDERR_NOTE = "The cell wrote to stderr (for example a warning), which counts as a failure."
+MANUAL = "Needs manual grading."
+
+
+@dataclass(frozen=True)
+class GradedCell:
+    grade_id: str
+    points: float
+    manual: bool  # a solution cell with grade=true: a person grades it
+    hidden: tuple  # the lines of its hidden tests, which feedback must never show
+
+
+@dataclass
+class TestResult:
+    name: str
+    score: float
+    max_score: float
+    status: str  # "passed" or "failed"
+    output: str
+
+    def as_dict(self):
+        return asdict(self)
+
+
+def hidden_lines(source):
+    """The distinctive lines of a cell's hidden-test regions, found with nbgrader's ClearHiddenTests."""
+    from nbgrader.preprocessors import ClearHiddenTests
+
+    cell = NotebookNode(cell_type="code", source=source, metadata={}, outputs=[])
+    try:
+        ClearHiddenTests(enforce_metadata=False).preprocess_cell(cell, {}, 0)
+    except RuntimeError:  # unbalanced markers: treat the whole cell as hidden
+        cell.source = ""
+    kept = set(cell.source.split("\n"))
+    return tuple(line.strip() for line in source.split("\n")
+                 if line not in kept and len(line.strip()) >= 8)
+
+
+def quotes_hidden(text, hidden):
+    return any(line in text for line in hidden)
+
+
+def graded_cells(source):
+    """The graded cells of a source notebook, in order."""
+    cells, seen = [], set()
+    for cell in source.cells:
+        gid = grade_id(cell)
+        if gid and gid not in seen and utils.is_grade(cell):
+            seen.add(gid)
+            cells.append(GradedCell(gid, float(cell.metadata.nbgrader.get("points", 0)),
+                                    bool(utils.is_solution(cell)),
+                                    hidden_lines(cell.source) if cell.cell_type == "code" else ()))
+    return cells
+
+
+def feedback(cell, hidden=()):
+    """Short feedback for an executed cell: its stdout and `ename: evalue` of each error."""
+    parts, wrote_stderr = [], False
+    stdout = "".join(o.get("text", "") for o in cell.get("outputs", [])
+                     if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    if stdout.strip():
+        parts.append(stdout.rstrip("\n"))
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            ename, evalue = output.get("ename", "Error"), output.get("evalue", "")
+            parts.append(f"{ename}: {evalue}" if evalue else ename)
+        elif output.get("output_type") == "stream" and output.get("name") == "stderr":
+            wrote_stderr = True
+    if wrote_stderr:
+        parts.append(STDERR_NOTE)
+    text = "\n".join(parts)
+    if quotes_hidden(text, hidden):
+        return WITHHELD
+    if len(text) > MAX_FEEDBACK_CHARS:
+        text = text[:MAX_FEEDBACK_CHARS] + " ... (truncated)"
+    return text
+
+
+def score_cell(graded, cell):
+    """The TestResult of one graded cell; `cell` is its executed cell, or None when absent."""
+    if graded.manual:
+        return TestResult(graded.grade_id, 0.0, graded.points, "failed", MANUAL)
+    if cell is None or cell.cell_type != "code":
+        return TestResult(graded.grade_id, 0.0, graded.points, "failed", "This test cell is missing.")
+    # Score a copy that carries the source's points, whatever the executed cell's metadata says.
+    probe = NotebookNode(cell_type="code", source=cell.source, outputs=cell.outputs,
+                         metadata=NotebookNode(nbgrader=NotebookNode(
+                             grade=True, solution=False, locked=True,
+                             grade_id=graded.grade_id, points=graded.points)))
+    score, max_score = utils.determine_grade(probe)
+    score = float(score or 0)
+    passed = score >= max_score and not utils.has_failed(probe)
+    return TestResult(graded.grade_id, score, max_score, "passed" if passed else "failed",
+                      feedback(cell, graded.hidden))
+
+
+def score(executed, graded):
+    """TestResults for `graded` (from graded_cells) in the executed notebook."""
+    cells = {}
+    for cell in executed.cells:
+        cells.setdefault(grade_id(cell), cell)
+    return [score_cell(g, cells.get(g.grade_id)) for g in graded]

@@ -1,0 +1,1 @@
+"""Instructor tooling for the LSTM course (not needed by students: notebooks stand alone)."""

@@ -1,0 +1,211 @@
+"""Instructor tooling: keep the generated parts of the notebooks in sync, and export the student edition.
+
+    python -m course.build                      rewrite generated cells in source/ and notebooks/
+    python -m course.build --check              exit 1 (listing the files) if anything is out of date
+    python -m course.build --student-edition DIR  copy what students get into DIR
+
+Generated cells (see docs/architecture.md) carry `metadata.course.generated`:
+"checks" and "explorer" get the text of course/checks.py and course/explorer.py,
+"badge" gets the Open-in-Colab link built from pyproject.toml's
+[tool.lstm-course] setting. The visible part of every nbgrader test cell is
+derived from the hidden `expect_*` call below it, so the answer is written once,
+in plain text, where only instructors see it.
+"""
+import argparse
+import ast
+import json
+import shutil
+import sys
+import tomllib
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parent.parent
+HERE = Path(__file__).resolve().parent
+HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+VISIBLE_COMMENT = "# Checks your answer without revealing it; a failure names a common mistake when it can."
+
+
+def settings(root=ROOT):
+    return tomllib.loads((root / "pyproject.toml").read_text())["tool"]["lstm-course"]
+
+
+def colab_url(relpath, root=ROOT):
+    s = settings(root)
+    return f"https://colab.research.google.com/github/{s['student_repo']}/blob/{s['branch']}/{relpath}"
+
+
+def badge_markdown(relpath, root=ROOT):
+    return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(relpath, root)})"
+            f"  \nRuns on CPU in a few seconds per cell; needs only torch, ipywidgets and matplotlib.")
+
+
+def course_map(root=ROOT):
+    """The lesson table of notebooks/00_start_here.ipynb: each lesson's title and links."""
+    rows = ["| Lesson | Open in JupyterLab | Open in Colab |", "|---|---|---|"]
+    for path in sorted(root.glob("source/*/*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        title = next((line.lstrip("# ").strip() for cell in nb.cells if cell.cell_type == "markdown"
+                      for line in cell.source.splitlines() if line.startswith("# ")), path.stem)
+        rel = student_path(path, root)
+        rows.append(f"| {title} | [`{rel}`](../{rel}) | [Colab]({colab_url(rel, root)}) |")
+    return "\n".join(rows)
+
+
+def student_path(nb_path, root=ROOT):
+    """Where a notebook lives in the student edition: source/ notebooks are released under release/."""
+    rel = nb_path.resolve().relative_to(root)
+    if rel.parts[0] == "source":
+        rel = Path("release", *rel.parts[1:])
+    return rel.as_posix()
+
+
+_checks_namespace = None
+
+
+def _checks():
+    # The same code the notebooks run decides the keys, so build and check can't disagree.
+    global _checks_namespace
+    if _checks_namespace is None:
+        _checks_namespace = {}
+        exec(compile((HERE / "checks.py").read_text(), str(HERE / "checks.py"), "exec"), _checks_namespace)
+    return _checks_namespace
+
+
+def _as_answer(kind, value):
+    if kind == "expect_lstm":
+        import warnings
+        from torch import nn
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a listed mistake may be a layer torch warns about (dropout, 1 layer)
+            return nn.LSTM(**value)
+    return value
+
+
+class HiddenSpecError(ValueError):
+    pass
+
+
+def parse_hidden(source):
+    """Return (kind, qid, answer_name, expected, mistakes) from a test cell's hidden region."""
+    if HIDDEN_BEGIN not in source or HIDDEN_END not in source:
+        raise HiddenSpecError("test cell has no hidden-tests region")
+    hidden = source.split(HIDDEN_BEGIN, 1)[1].split(HIDDEN_END, 1)[0]
+    calls = [n.value for n in ast.parse(hidden).body
+             if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
+             and getattr(n.value.func, "id", "").startswith("expect_")]
+    if len(calls) != 1:
+        raise HiddenSpecError("the hidden region needs exactly one expect_shape/expect_choice/expect_lstm call")
+    call = calls[0]
+    if len(call.args) != 3 or not isinstance(call.args[1], ast.Name):
+        raise HiddenSpecError("expected expect_*(qid, answer_qN, expected, mistakes=[...])")
+    kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+    return (call.func.id, ast.literal_eval(call.args[0]), call.args[1].id,
+            ast.literal_eval(call.args[2]), list(kwargs.get("mistakes", [])))
+
+
+def visible_part(source):
+    kind, qid, name, expected, mistakes = parse_hidden(source)
+    ns = _checks()
+    key_of = lambda value: ns["answer_digest"](qid, ns["describe_answer"](_as_answer(kind, value)))
+    key = key_of(expected)
+    hints = {}
+    for wrong, message in mistakes:
+        hint_key = key_of(wrong)
+        if hint_key == key:
+            raise HiddenSpecError(f"{qid}: a listed mistake equals the answer")
+        hints[hint_key] = message
+    lines = [VISIBLE_COMMENT, f"check({name}, {qid!r}, {key!r}, {{"]
+    lines += [f"    {k!r}: {json.dumps(m, ensure_ascii=False)}," for k, m in hints.items()]
+    lines.append("})")
+    return "\n".join(lines) + "\n"
+
+
+def sync_notebook(nb, nb_path, root=ROOT):
+    """Rewrite the generated parts of one notebook in place; return True if anything changed."""
+    changed = False
+
+    def put(cell, text):
+        nonlocal changed
+        if cell.source != text:
+            cell.source, changed = text, True
+
+    for cell in nb.cells:
+        generated = cell.metadata.get("course", {}).get("generated")
+        if generated in ("checks", "explorer"):
+            put(cell, (HERE / f"{generated}.py").read_text().rstrip("\n"))
+        elif generated == "badge":
+            put(cell, badge_markdown(student_path(nb_path, root), root))
+        elif generated == "course_map":
+            put(cell, course_map(root))
+        elif cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade") \
+                and not cell.metadata["nbgrader"].get("solution"):
+            try:
+                head = visible_part(cell.source)
+            except HiddenSpecError as err:
+                raise HiddenSpecError(f"{nb_path}: cell {cell.metadata['nbgrader'].get('grade_id')}: {err}")
+            put(cell, head + HIDDEN_BEGIN + cell.source.split(HIDDEN_BEGIN, 1)[1])
+    return changed
+
+
+def course_notebooks(root=ROOT):
+    return sorted(root.glob("source/*/*.ipynb")) + sorted(root.glob("notebooks/*.ipynb"))
+
+
+def sync(check_only=False, root=ROOT, paths=None):
+    stale = []
+    for path in paths or course_notebooks(root):
+        path = Path(path).resolve()
+        nb = nbformat.read(path, as_version=4)
+        if sync_notebook(nb, path, root):
+            stale.append(path)
+            if not check_only:
+                nbformat.write(nb, path)
+    return stale
+
+
+def student_edition(dest, root=ROOT):
+    """Copy what students may see (release/ and notebooks/, never source/) into dest."""
+    dest = Path(dest).resolve()
+    if dest == root or root in dest.parents and dest.parent != root:
+        raise SystemExit(f"student-edition: choose a folder outside the course, or directly in it: {dest}")
+    if dest.exists():
+        shutil.rmtree(dest)
+    for folder in ("release", "notebooks"):
+        shutil.copytree(root / folder, dest / folder,
+                        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
+    for name in ("LICENSE",):
+        shutil.copy(root / name, dest / name)
+    shutil.copy(HERE / "student_edition" / "README.md", dest / "README.md")
+    shutil.copy(HERE / "student_edition" / "requirements.txt", dest / "requirements.txt")
+    leaks = [p for p in dest.rglob("*.ipynb") if "BEGIN SOLUTION" in p.read_text() or HIDDEN_BEGIN in p.read_text()]
+    if leaks:
+        raise SystemExit(f"student-edition: solution text found in {leaks}")
+    return dest
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m course.build", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="only report notebooks that are out of date")
+    parser.add_argument("notebooks", nargs="*", help="only these notebooks (default: all in source/ and notebooks/)")
+    parser.add_argument("--student-edition", metavar="DIR", help="export release/ and notebooks/ for students into DIR")
+    args = parser.parse_args(argv)
+    if args.student_edition:
+        print(f"student edition written to {student_edition(args.student_edition)}")
+        return 0
+    try:
+        stale = sync(check_only=args.check, paths=args.notebooks)
+    except HiddenSpecError as err:
+        print(f"course.build: {err}", file=sys.stderr)
+        return 2
+    for path in stale:
+        print(f"{'out of date' if args.check else 'updated'}: {path.relative_to(ROOT)}")
+    if args.check and stale:
+        print("Run `make release` to regenerate them.", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+"""The live explorer in a real browser: JupyterLab + Debian's Chromium, driven by Playwright.
+
+Opens a copy of the answered 02_shapes lesson, runs all cells, waits for the explorer's
+printed shape table inside its Output widget, moves a slider with the keyboard and checks
+that the table changes. Prints the timings; saves test-artifacts/browser-explorer.png.
+Chromium comes from apt (see browser_support.INSTALL_HINT); with CI set, a missing
+Chromium fails the test instead of skipping it.
+"""
+import os
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+import pytest
+
+import browser_support as bs
+
+ROOT = Path(__file__).resolve().parent.parent
+# The instructor version has its solutions, so Run All runs through. BROWSER_TEST_NOTEBOOK picks another.
+LESSON = Path(os.environ.get("BROWSER_TEST_NOTEBOOK") or ROOT / "source/02_shapes/02_shapes.ipynb")
+SCREENSHOT = ROOT / "test-artifacts/browser-explorer.png"
+KEY_PRESSES = 5
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="session")
+def browser_chromium():
+    path, why = bs.ensure_chromium()
+    if path is None:
+        message = f"Debian's Chromium is needed for the browser test: {why}. {bs.INSTALL_HINT}"
+        if os.environ.get("CI", "").lower() not in ("", "0", "false", "no"):
+            pytest.fail(message + " (CI is set, so this is a failure, not a skip)")
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture
+def browser_lab(tmp_path):
+    """A private JupyterLab serving a copy of LESSON; stopped (server and kernels) afterwards."""
+    assert LESSON.exists(), f"{LESSON.relative_to(ROOT) if LESSON.is_relative_to(ROOT) else LESSON} is missing"
+    lab = bs.JupyterLab(tmp_path / "lab")
+    lab.served.mkdir(parents=True)
+    shutil.copy(LESSON, lab.served / LESSON.name)  # a copy: autosave writes outputs back
+    try:
+        lab.ready_s = lab.start()
+        yield lab
+    finally:
+        lab.stop()
+    assert not lab.kernel_pids(), "kernels outlived the server"
+
+
+def test_explorer_slider_updates_printed_table(browser_chromium, browser_lab, tmp_path, capsys):
+    from playwright.sync_api import sync_playwright
+
+    lab, figures = browser_lab, {"JupyterLab ready": f"{browser_lab.ready_s:.1f} s"}
+    with sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            str(tmp_path / "chromium-profile"), executable_path=str(browser_chromium), headless=True,
+            args=bs.CHROMIUM_FLAGS, viewport={"width": 1280, "height": 1000})
+        try:
+            page = context.pages[0] if context.pages else context.new_page()
+            started = time.perf_counter()
+            page.goto(lab.notebook_url(LESSON.name))
+            page.wait_for_function(bs.KERNEL_READY_JS, polling=50, timeout=45_000)
+            figures["page to kernel idle"] = f"{time.perf_counter() - started:.1f} s"
+
+            started = time.perf_counter()
+            page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+            try:
+                page.wait_for_function(bs.FIND_EXPLORER_JS, polling="raf", timeout=45_000)
+            except Exception as err:
+                errors = page.evaluate(bs.ERRORS_JS)
+                SCREENSHOT.parent.mkdir(exist_ok=True)
+                page.screenshot(path=str(SCREENSHOT))
+                raise AssertionError(f"no explorer text appeared after Run All; stderr/error outputs: {errors}; "
+                                     f"server log:\n{lab.log_tail(1500)}") from err
+            figures["run-all to first explorer text"] = f"{time.perf_counter() - started:.2f} s"
+            # Let the rest of the notebook finish, so slider messages don't queue behind other cells.
+            page.wait_for_function(bs.ALL_DONE_JS, polling=50, timeout=60_000)
+            figures["run-all to all cells done"] = f"{time.perf_counter() - started:.2f} s"
+
+            explorer = page.locator("[data-browser-test='explorer']")
+            handle = explorer.locator(".widget-slider .noUi-handle").first
+            readout = explorer.locator(".widget-slider .widget-readout").first
+            explorer.scroll_into_view_if_needed()
+            text_ms, figure_ms = [], []
+            for _ in range(KEY_PRESSES):
+                now, high = (float(handle.get_attribute(a)) for a in ("aria-valuenow", "aria-valuemax"))
+                key = "ArrowRight" if now < high else "ArrowLeft"
+                before = page.evaluate(bs.ARM_LATENCY_JS)
+                handle.focus()
+                page.keyboard.press(key)
+                page.wait_for_function(bs.LATENCY_DONE_JS, polling="raf", timeout=10_000)
+                lat = page.evaluate("window.__browserTest")
+                after = float(handle.get_attribute("aria-valuenow"))
+                assert after != now, f"{key} did not move the slider (still {now})"
+                assert lat["newText"] != before
+                value = readout.inner_text().strip()
+                assert value in lat["newText"], f"slider now reads {value}, not in the table:\n{lat['newText']}"
+                text_ms.append(lat["text"] - lat["t0"])
+                if lat["img"] is not None:
+                    figure_ms.append(lat["img"] - lat["t0"])
+            figures["slider key to new text, median"] = (
+                f"{statistics.median(text_ms):.0f} ms (all: {', '.join(f'{t:.0f}' for t in text_ms)})")
+            if figure_ms:
+                figures["slider key to new figure, median"] = f"{statistics.median(figure_ms):.0f} ms"
+            page.wait_for_function(bs.ALL_DONE_JS, polling=50, timeout=10_000)  # the last update drawn
+            explorer.evaluate("e => e.scrollIntoView({block: 'center'})")
+            SCREENSHOT.parent.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT))
+        finally:
+            context.close()
+    with capsys.disabled():
+        print(f"\n[browser] {LESSON.name}: " + "; ".join(f"{k}: {v}" for k, v in figures.items())
+              + f"; screenshot: {SCREENSHOT.relative_to(ROOT)}")

@@ -1,0 +1,110 @@
+"""course/build.py: generated cells are in sync, hidden specs are sound, badges follow the one setting."""
+import ast
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from course import build
+
+ROOT = build.ROOT
+LESSONS = sorted(ROOT.glob("source/*/*.ipynb"))
+
+
+def test_generated_cells_are_in_sync():
+    result = subprocess.run([sys.executable, "-m", "course.build", "--check"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_lessons_exist():
+    assert [p.stem for p in LESSONS] == ["01_syntax", "02_shapes", "03_states"]
+
+
+def test_parse_hidden_reads_the_spec():
+    source = ('### BEGIN HIDDEN TESTS\nexpect_shape("a.q1", answer_q1, (4, 2, 3), mistakes=[\n'
+              '    ((2, 4, 3), "swapped"),\n])\n### END HIDDEN TESTS')
+    assert build.parse_hidden(source) == ("expect_shape", "a.q1", "answer_q1", (4, 2, 3), [((2, 4, 3), "swapped")])
+
+
+@pytest.mark.parametrize("source, fragment", [
+    ("expect_shape('a.q1', answer_q1, (1,))", "no hidden-tests region"),
+    ("### BEGIN HIDDEN TESTS\nprint(1)\n### END HIDDEN TESTS", "exactly one"),
+    ("### BEGIN HIDDEN TESTS\nexpect_shape('a.q1', answer_q1)\n### END HIDDEN TESTS", "expected expect_"),
+])
+def test_parse_hidden_rejects_malformed_specs(source, fragment):
+    with pytest.raises(build.HiddenSpecError, match=fragment):
+        build.parse_hidden(source)
+
+
+def test_a_mistake_equal_to_the_answer_is_refused():
+    source = ('### BEGIN HIDDEN TESTS\nexpect_lstm("a.q2", answer_q2, {"input_size": 8, "hidden_size": 12}, '
+              'mistakes=[({"hidden_size": 12, "input_size": 8, "num_layers": 1}, "oops")])\n### END HIDDEN TESTS')
+    with pytest.raises(build.HiddenSpecError, match="equals the answer"):
+        build.visible_part(source)
+
+
+def test_visible_part_holds_no_readable_answer():
+    source = ('### BEGIN HIDDEN TESTS\nexpect_shape("a.q1", answer_q1, (4, 2, 3), mistakes=[((2, 4, 3), "swapped")])\n'
+              '### END HIDDEN TESTS')
+    visible = build.visible_part(source)
+    assert "4, 2, 3" not in visible and "(4" not in visible and "swapped" in visible
+
+
+def graded_cells(path):
+    nb = nbformat.read(path, as_version=4)
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+
+
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_exercises_follow_the_conventions(path):
+    nb = nbformat.read(path, as_version=4)
+    code_cells = [c for c in nb.cells if c.cell_type == "code"]
+    assert code_cells[0].metadata.get("course", {}).get("generated") == "checks", "checks must run before any other code"
+    tests = graded_cells(path)
+    assert len(tests) >= 6, "each lesson has at least 6 graded exercises"
+    kinds = set()
+    for cell in tests:
+        grade_id = cell.metadata.nbgrader.grade_id
+        kind, qid, name, _, mistakes = build.parse_hidden(cell.source)
+        n = grade_id.removesuffix("_test").removeprefix("q")
+        assert qid == f"{path.stem}.q{n}" and name == f"answer_q{n}", grade_id
+        assert mistakes, f"{grade_id}: list the common mistakes so the hints can name them"
+        # A test cell may only look at its own answer and the checks' helpers.
+        used = {node.id for node in ast.walk(ast.parse(cell.source)) if isinstance(node, ast.Name)}
+        assert used <= {name, "check", kind}, f"{grade_id} uses {used}"
+        kinds.add(kind)
+    assert len(kinds) >= 2, "mix shape, constructor and multiple-choice exercises"
+
+
+def test_badges_come_from_the_one_setting(tmp_path):
+    course = tmp_path / "course"
+    for part in ("source", "notebooks", "course"):
+        shutil.copytree(ROOT / part, course / part, ignore=shutil.ignore_patterns("__pycache__"))
+    text = (ROOT / "pyproject.toml").read_text().replace(build.settings()["student_repo"], "someone/else")
+    (course / "pyproject.toml").write_text(text)
+    stale = build.sync(root=course)
+    assert stale, "changing the setting must change the badges"
+    for path in stale:
+        cells = nbformat.read(path, as_version=4).cells
+        badges = [c.source for c in cells if c.metadata.get("course", {}).get("generated") in ("badge", "course_map")]
+        assert badges and all("github/someone/else/blob/main/" in b for b in badges)
+        assert all("lstm-course-student" not in b for b in badges)
+
+
+def test_release_badges_point_at_the_release_copy():
+    for path in LESSONS:
+        cells = nbformat.read(path, as_version=4).cells
+        badge = next(c.source for c in cells if c.metadata.get("course", {}).get("generated") == "badge")
+        assert f"/release/{path.parent.name}/{path.name})" in badge
+
+
+def test_student_edition_has_no_solutions(tmp_path):
+    dest = build.student_edition(tmp_path / "student")
+    assert (dest / "release").is_dir() and (dest / "notebooks" / "00_start_here.ipynb").exists()
+    assert not (dest / "source").exists() and not (dest / "autograder").exists()
+    for nb in dest.rglob("*.ipynb"):
+        text = nb.read_text()
+        assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text

@@ -1,0 +1,201 @@
+"""The answer checks every lesson carries (course/checks.py): judged by meaning, hard to fool in-kernel."""
+import builtins
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+CHECKS = Path(__file__).resolve().parent.parent / "course" / "checks.py"
+
+
+@pytest.fixture
+def ns():
+    """A fresh notebook-like namespace with the checks cell already run."""
+    namespace = {"__name__": "__main__"}
+    exec(compile(CHECKS.read_text(), str(CHECKS), "exec"), namespace)
+    return namespace
+
+
+def fails(fn, *args, **kwargs):
+    with pytest.raises(AssertionError) as info:
+        fn(*args, **kwargs)
+    return str(info.value)
+
+
+# --- shapes -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("spelling", [(4, 2, 3), [4, 2, 3], torch.Size([4, 2, 3])])
+def test_shape_accepts_tuple_list_and_size(ns, spelling):
+    ns["expect_shape"]("t.q1", spelling, (4, 2, 3))
+
+
+def test_shape_mistake_gets_its_hint_and_never_the_answer(ns):
+    message = fails(ns["expect_shape"], "t.q1", (2, 4, 3), (4, 2, 3), mistakes=[((2, 4, 3), "swapped batch and seq")])
+    assert message == "swapped batch and seq"
+    generic = fails(ns["expect_shape"], "t.q1", (9, 9, 9), (4, 2, 3), mistakes=[((2, 4, 3), "swapped")])
+    assert "4, 2, 3" not in generic and "(4" not in generic
+
+
+@pytest.mark.parametrize("bad", [(4.0, 2, 3), (True, 2, 3), ("4", 2, 3), 423, None, ...])
+def test_shape_rejects_non_int_sizes_and_other_types(ns, bad):
+    message = fails(ns["expect_shape"], "t.q1", bad, (4, 2, 3))
+    assert message
+
+
+def test_visible_check_matches_hidden_expectation(ns):
+    key = ns["answer_digest"]("t.q1", ns["describe_answer"]((4, 2, 3)))
+    ns["check"]((4, 2, 3), "t.q1", key)
+    wrong = ns["answer_digest"]("t.q1", ns["describe_answer"]((2, 4, 3)))
+    assert fails(ns["check"], (2, 4, 3), "t.q1", key, {wrong: "swapped"}) == "swapped"
+    # Keys are salted per question: the same shape elsewhere gives another key.
+    assert ns["answer_digest"]("t.q2", ns["describe_answer"]((4, 2, 3))) != key
+    assert key.startswith("shape:") and "4" not in key.split(":")[0]
+
+
+def test_wrong_kind_is_named(ns):
+    key = ns["answer_digest"]("t.q1", ns["describe_answer"]((4, 2, 3)))
+    assert "shape" in fails(ns["check"], "B", "t.q1", key)
+
+
+# --- multiple choice ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("spelling", ["B", "b", " B ", "(B)", "B."])
+def test_choice_normalises_spelling(ns, spelling):
+    ns["expect_choice"]("t.q2", spelling, "B")
+
+
+@pytest.mark.parametrize("bad", ["AB", "", "B or C", 2])
+def test_choice_rejects_non_letters(ns, bad):
+    fails(ns["expect_choice"], "t.q2", bad, "B")
+
+
+# --- constructor answers ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("build", [
+    lambda: nn.LSTM(8, 12),
+    lambda: nn.LSTM(input_size=8, hidden_size=12),
+    lambda: nn.LSTM(hidden_size=12, input_size=8),
+    lambda: nn.LSTM(8, 12, 1, True, False, 0.0, False, 0),
+    lambda: nn.LSTM(8, 12, num_layers=1, bias=True, batch_first=False, dropout=0, bidirectional=False, proj_size=0),
+    lambda: torch.nn.modules.rnn.LSTM(8, 12),
+])
+def test_equivalent_spellings_get_full_credit(ns, build):
+    ns["expect_lstm"]("t.q3", build(), {"input_size": 8, "hidden_size": 12})
+
+
+@pytest.mark.parametrize("build, why", [
+    (lambda: nn.LSTM(12, 8), "swapped"),
+    (lambda: nn.LSTM(8, 6, bidirectional=True), "same output width (12), different layer"),
+    (lambda: nn.LSTM(6, 12), "seq_len used as input_size"),
+    (lambda: nn.LSTM(8, 12, batch_first=True), "an extra setting"),
+    (lambda: nn.LSTM(8, 24, proj_size=12), "same output width via projection"),
+    (lambda: nn.GRU(8, 12), "another layer type"),
+])
+def test_different_layers_get_no_credit(ns, build, why):
+    fails(ns["expect_lstm"], "t.q3", build(), {"input_size": 8, "hidden_size": 12})
+
+
+def test_tampered_attributes_are_caught(ns):
+    layer = nn.LSTM(8, 6)
+    layer.hidden_size = 12  # reads back right, but the weights are for 6
+    assert "weights" in fails(ns["expect_lstm"], "t.q3", layer, {"input_size": 8, "hidden_size": 12})
+
+
+def test_subclass_lying_about_itself_gets_nothing(ns):
+    class Liar(nn.LSTM):
+        def __eq__(self, other):
+            return True
+
+        __hash__ = nn.LSTM.__hash__
+
+    fails(ns["expect_lstm"], "t.q3", Liar(8, 12), {"input_size": 8, "hidden_size": 12})
+
+
+def test_proj_layer_is_checked_without_writing_to_stderr(ns, capfd):
+    ns["expect_lstm"]("t.q4", nn.LSTM(16, 32, proj_size=8), {"input_size": 16, "hidden_size": 32, "proj_size": 8})
+    assert capfd.readouterr().err == ""
+
+
+# --- generic cheats that need no knowledge of the answer --------------------------------------
+
+class EqualsAnything:
+    def __eq__(self, other):
+        return True
+
+    def __hash__(self):
+        return 0
+
+
+class SneakyTuple(tuple):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = tuple.__hash__
+
+
+class SneakyInt(int):
+    def __eq__(self, other):
+        return True
+
+    __hash__ = int.__hash__
+
+
+@pytest.mark.parametrize("cheat", [EqualsAnything(), SneakyTuple((0,)), (SneakyInt(0), SneakyInt(0), SneakyInt(0)),
+                                   SneakyTuple((SneakyInt(0),))])
+def test_answers_that_compare_equal_to_anything_fail(ns, cheat):
+    fails(ns["expect_shape"], "t.q1", cheat, (4, 2, 3))
+    key = ns["answer_digest"]("t.q1", ns["describe_answer"]((4, 2, 3)))
+    fails(ns["check"], cheat, "t.q1", key)
+
+
+def test_patched_builtins_and_torch_after_the_checks_cell_do_not_help(ns):
+    # Everything a cheat could patch once the (locked, first) checks cell has run. Patched by hand
+    # and restored at once: pytest itself needs the real builtins.
+    patches = [(builtins, "type", lambda obj: tuple), (builtins, "tuple", SneakyTuple),
+               (builtins, "isinstance", lambda *a: True), (builtins, "all", lambda *a: True),
+               (builtins, "len", lambda obj: 1), (torch, "allclose", lambda *a, **k: True),
+               (torch, "equal", lambda *a, **k: True), (torch, "Size", SneakyTuple)]
+    saved = [(obj, name, getattr(obj, name)) for obj, name, _ in patches]
+    outcomes = []
+    try:
+        for obj, name, value in patches:
+            setattr(obj, name, value)
+        for answer in (EqualsAnything(), SneakyTuple((1,)), SneakyTuple((4, 2, 3))):
+            try:
+                ns["expect_shape"]("t.q1", answer, (4, 2, 3))
+                outcomes.append("pass")
+            except Exception:  # an error in a test cell scores 0 too
+                outcomes.append("fail")
+    finally:
+        for obj, name, value in saved:
+            setattr(obj, name, value)
+    assert outcomes == ["fail", "fail", "fail"]
+
+
+def test_rebinding_names_in_the_notebook_namespace_does_not_help(ns):
+    exec("type = lambda obj: tuple\ntuple = list\nisinstance = lambda *a: True", ns)
+    fails(ns["expect_shape"], "t.q1", EqualsAnything(), (4, 2, 3))
+
+
+def test_replacing_nn_lstm_does_not_fool_the_type_check(ns, monkeypatch):
+    class Fake(nn.Module):
+        input_size, hidden_size = 8, 12
+
+    monkeypatch.setattr(nn, "LSTM", Fake)
+    monkeypatch.setattr(torch.nn.modules.rnn, "LSTM", Fake)
+    fails(ns["expect_lstm"], "t.q3", Fake(), {"input_size": 8, "hidden_size": 12})
+
+
+def test_patched_forward_on_the_real_class_does_not_help_a_wrong_layer(ns, monkeypatch):
+    wrong = nn.LSTM(8, 6, bidirectional=True)
+    monkeypatch.setattr(nn.LSTM, "__getattr__", lambda self, name: 12 if name == "hidden_size" else None,
+                        raising=False)
+    fails(ns["expect_lstm"], "t.q3", wrong, {"input_size": 8, "hidden_size": 12})
+
+
+def test_checks_return_none_so_nbgrader_never_sees_partial_credit(ns, capsys):
+    key = ns["answer_digest"]("t.q1", ns["describe_answer"]((4, 2, 3)))
+    assert ns["check"]((4, 2, 3), "t.q1", key) is None
+    assert "Correct!" in capsys.readouterr().out
+    assert ns["expect_shape"]("t.q1", (4, 2, 3), (4, 2, 3)) is None

@@ -1,0 +1,54 @@
+"""Facts about torch's wording that lesson prose mentions.
+
+The notebooks assert only an error's type (Colab runs a newer torch, whose wording may change), so
+the parts of the messages their prose points at are asserted here, for the pinned torch.
+"""
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+
+def message(fn):
+    with pytest.raises(Exception) as info:
+        fn()
+    return type(info.value).__name__, str(info.value)
+
+
+def test_missing_hidden_size_names_the_argument():
+    kind, text = message(lambda: nn.LSTM(10))
+    assert kind == "TypeError" and "hidden_size" in text
+
+
+def test_wrong_feature_size_names_input_size():
+    kind, text = message(lambda: nn.LSTM(10, 20)(torch.randn(5, 3, 8)))
+    assert kind == "RuntimeError" and "input_size" in text and "10" in text and "8" in text
+
+
+def test_proj_size_error_names_the_rule():
+    kind, text = message(lambda: nn.LSTM(10, 20, proj_size=20))
+    assert kind == "ValueError" and "proj_size" in text and "hidden_size" in text
+
+
+def test_dropout_with_one_layer_warns_naming_num_layers():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nn.LSTM(10, 20, dropout=0.5)
+    assert caught[0].category is UserWarning and "num_layers" in str(caught[0].message)
+
+
+def test_state_errors_say_what_was_expected():
+    lstm, x = nn.LSTM(10, 20, num_layers=2), torch.randn(5, 3, 10)
+    kind, text = message(lambda: lstm(x, (torch.zeros(3, 20), torch.zeros(3, 20))))
+    assert kind == "RuntimeError" and "3-D" in text
+    kind, text = message(lambda: lstm(x, (torch.zeros(1, 3, 20), torch.zeros(1, 3, 20))))
+    assert kind == "RuntimeError" and "hidden[0]" in text and "(2, 3, 20)" in text
+
+
+def test_proj_c0_sized_by_proj_size_is_rejected_as_hidden_1():
+    lstm, x = nn.LSTM(10, 20, proj_size=5), torch.randn(5, 3, 10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kind, text = message(lambda: lstm(x, (torch.zeros(1, 3, 5), torch.zeros(1, 3, 5))))
+    assert kind == "RuntimeError" and "hidden[1]" in text

@@ -1,0 +1,136 @@
+"""A notebook alone works: each lesson, copied alone into an empty folder, runs with only
+torch, ipywidgets, matplotlib and numpy (+ ipykernel) installed, as Colab opens it from GitHub.
+
+The answered instructor version (source/<a>/<a>.ipynb) runs in a kernel from a bare venv
+(no nbgrader, no course package, no PYTHONPATH); every cell must run and every test cell
+must print "Correct!". The venv is cached under build/standalone-venv/<hash of the package list>.
+"""
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from jupyter_client.asynchronous.client import AsyncKernelClient
+from jupyter_client.channels import AsyncZMQSocketChannel
+from jupyter_client.manager import AsyncKernelManager
+from nbclient import NotebookClient
+from queue import Empty
+from traitlets import Type, default
+
+ROOT = Path(__file__).resolve().parent.parent
+# What Colab gives a notebook, and nothing of this project. torch stays pinned (a local CPU wheel here).
+PACKAGES = ["torch==2.13.0", "ipywidgets", "matplotlib", "numpy", "ipykernel"]
+LESSONS = sorted(ROOT.glob("source/*/*.ipynb"))
+CELL_TIMEOUT_S = 300
+_timings = {}
+
+# Appended to the in-memory copy only: proves where the kernel ran.
+PROBE = """import importlib.util as _u, json as _j, os as _o, sys as _s
+print("STANDALONE-PROBE " + _j.dumps({"prefix": _s.prefix, "cwd": _o.getcwd(), "files": sorted(_o.listdir(".")),
+      "nbgrader": _u.find_spec("nbgrader") is not None, "course": _u.find_spec("course") is not None}))"""
+
+
+class _SlicedChannel(AsyncZMQSocketChannel):
+    """get_msg() that polls in short slices. zmq.asyncio's poll here sometimes misses the wakeup for a
+    message that has arrived and only sees it when its timeout ends: nbclient then sat out its whole
+    cell timeout (300 s) after an explorer cell, and passed. A fresh poll sees the message at once."""
+
+    async def get_msg(self, timeout=None):
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            left = 0.1 if deadline is None else min(0.1, max(0.0, deadline - time.monotonic()))
+            if await self.socket.poll(int(left * 1000)):
+                return await self._recv()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise Empty
+
+
+class _SlicedClient(AsyncKernelClient):
+    shell_channel_class = Type(_SlicedChannel)
+    iopub_channel_class = Type(_SlicedChannel)
+
+
+class _SlicedKernelManager(AsyncKernelManager):
+    @default("client_factory")
+    def _client_factory_default(self):  # same name as the base's, so this one wins
+        return _SlicedClient
+
+
+def _clean_env():
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "VIRTUAL_ENV", "JUPYTER_PATH")
+           and not k.startswith("LSTM_COURSE_")}
+    return env
+
+
+@pytest.fixture(scope="session")
+def standalone_python():
+    """The python of a venv holding only PACKAGES, built once per package list."""
+    key = hashlib.sha256(json.dumps([PACKAGES, list(sys.version_info[:2])]).encode()).hexdigest()[:16]
+    venv = ROOT / "build" / "standalone-venv" / key
+    python, done = venv / "bin" / "python", venv / ".complete"
+    if not done.exists():
+        shutil.rmtree(venv, ignore_errors=True)
+        venv.parent.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, env=_clean_env())
+        installed = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *PACKAGES],
+                                   capture_output=True, text=True, env=_clean_env())
+        assert installed.returncode == 0, f"pip install {' '.join(PACKAGES)} failed:\n{installed.stderr[-3000:]}"
+        done.write_text("\n".join(PACKAGES) + "\n")
+        _timings["venv built"] = f"{time.perf_counter() - started:.0f} s"
+    else:
+        _timings["venv"] = "cached"
+    probe = subprocess.run([str(python), "-c", "import nbgrader"], capture_output=True, text=True,
+                           cwd=venv.parent, env=_clean_env())
+    assert probe.returncode != 0, f"nbgrader is importable in {venv}; the standalone venv must lack it"
+    return python
+
+
+@pytest.mark.parametrize("lesson", LESSONS or [None], ids=[p.parent.name for p in LESSONS] or ["no-lessons"])
+def test_lesson_runs_alone(lesson, standalone_python, tmp_path, monkeypatch, capsys):
+    assert lesson is not None, "no instructor notebooks found under source/<a>/<a>.ipynb"
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(lesson, alone / lesson.name)
+    kernel_dir = tmp_path / "jupyter" / "kernels" / "standalone"
+    kernel_dir.mkdir(parents=True)
+    (kernel_dir / "kernel.json").write_text(json.dumps({
+        "argv": [str(standalone_python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "standalone", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))  # read by the client's KernelSpecManager
+
+    nb = nbformat.read(alone / lesson.name, as_version=4)
+    test_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                  and c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")]
+    nb.cells.append(nbformat.v4.new_code_cell(PROBE))
+    client = NotebookClient(nb, kernel_name="standalone", timeout=CELL_TIMEOUT_S, allow_errors=True,
+                            kernel_manager_class=_SlicedKernelManager, resources={"metadata": {"path": str(alone)}})
+    started = time.perf_counter()
+    client.execute(env=_clean_env())  # passed to the kernel's Popen: no PYTHONPATH, nothing of ours
+    seconds = time.perf_counter() - started
+
+    def stdout(cell):
+        return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
+
+    errors = [f"cell {i}: {o.ename}: {o.evalue}\n{c.source[:300]}" for i, c in enumerate(nb.cells)
+              if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"{lesson.relative_to(ROOT)} failed standing alone:\n" + "\n\n".join(errors)
+    probe = json.loads(stdout(nb.cells[-1]).split("STANDALONE-PROBE ", 1)[1])
+    assert Path(probe["prefix"]) == standalone_python.parent.parent, probe
+    assert Path(probe["cwd"]).resolve() == alone.resolve() and probe["files"] == [lesson.name], probe
+    assert not probe["nbgrader"] and not probe["course"], probe
+    assert test_cells, f"{lesson.relative_to(ROOT)} has no nbgrader test cells"
+    silent = [i for i in test_cells if "Correct!" not in stdout(nb.cells[i])]
+    assert not silent, f"test cells {silent} of {lesson.relative_to(ROOT)} did not print 'Correct!'"
+    with capsys.disabled():
+        extra = "".join(f"; {k}: {v}" for k, v in _timings.items())
+        _timings.clear()
+        print(f"\n[standalone] {lesson.parent.name}: ran alone in {seconds:.1f} s, "
+              f"{len(test_cells)} test cells Correct!{extra}")
