@@ -11,16 +11,21 @@
 from jupyter_core.utils import run_sync
 from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
-from traitlets import Bool, List
+from traitlets import Bool, List, default
 
-from .execute import kernel_env
+from .kernels import SlicedKernelManager, kernel_env
 from .scoring import WITHHELD, hidden_lines, quotes_hidden
 
 _DISPLAY_PRIORITY = NbGraderPreprocessor.class_traits()["display_data_priority"].default()
 
 
 class CourseExecute(Execute):
-    """nbgrader's Execute, starting its kernel with `autograder.execute.kernel_env()`."""
+    """nbgrader's Execute, starting its kernel with `autograder.kernels.kernel_env()`, and a kernel
+    client that doesn't oversleep (see autograder/kernels.py)."""
+
+    @default("kernel_manager_class")
+    def _kernel_manager_class_default(self):
+        return SlicedKernelManager
 
     async def async_start_new_kernel(self, **kwargs):
         kwargs.setdefault("env", kernel_env())

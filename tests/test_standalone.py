@@ -16,12 +16,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from jupyter_client.asynchronous.client import AsyncKernelClient
-from jupyter_client.channels import AsyncZMQSocketChannel
-from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
-from queue import Empty
-from traitlets import Type, default
+
+from autograder.kernels import SlicedKernelManager
 
 ROOT = Path(__file__).resolve().parent.parent
 # What Colab gives a notebook, and nothing of this project. torch stays pinned (a local CPU wheel here).
@@ -34,32 +31,6 @@ _timings = {}
 PROBE = """import importlib.util as _u, json as _j, os as _o, sys as _s
 print("STANDALONE-PROBE " + _j.dumps({"prefix": _s.prefix, "cwd": _o.getcwd(), "files": sorted(_o.listdir(".")),
       "nbgrader": _u.find_spec("nbgrader") is not None, "course": _u.find_spec("course") is not None}))"""
-
-
-class _SlicedChannel(AsyncZMQSocketChannel):
-    """get_msg() that polls in short slices. zmq.asyncio's poll here sometimes misses the wakeup for a
-    message that has arrived and only sees it when its timeout ends: nbclient then sat out its whole
-    cell timeout (300 s) after an explorer cell, and passed. A fresh poll sees the message at once."""
-
-    async def get_msg(self, timeout=None):
-        deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            left = 0.1 if deadline is None else min(0.1, max(0.0, deadline - time.monotonic()))
-            if await self.socket.poll(int(left * 1000)):
-                return await self._recv()
-            if deadline is not None and time.monotonic() >= deadline:
-                raise Empty
-
-
-class _SlicedClient(AsyncKernelClient):
-    shell_channel_class = Type(_SlicedChannel)
-    iopub_channel_class = Type(_SlicedChannel)
-
-
-class _SlicedKernelManager(AsyncKernelManager):
-    @default("client_factory")
-    def _client_factory_default(self):  # same name as the base's, so this one wins
-        return _SlicedClient
 
 
 def _clean_env():
@@ -111,7 +82,7 @@ def test_lesson_runs_alone(lesson, standalone_python, tmp_path, monkeypatch, cap
                   and c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"].get("solution")]
     nb.cells.append(nbformat.v4.new_code_cell(PROBE))
     client = NotebookClient(nb, kernel_name="standalone", timeout=CELL_TIMEOUT_S, allow_errors=True,
-                            kernel_manager_class=_SlicedKernelManager, resources={"metadata": {"path": str(alone)}})
+                            kernel_manager_class=SlicedKernelManager, resources={"metadata": {"path": str(alone)}})
     started = time.perf_counter()
     client.execute(env=_clean_env())  # passed to the kernel's Popen: no PYTHONPATH, nothing of ours
     seconds = time.perf_counter() - started
