@@ -1,13 +1,23 @@
-"""Command line: `python -m autograder grade NOTEBOOK.ipynb [--json] [--assignment A] [--course DIR] [--timeout S]`.
+"""Command line.
 
+`python -m autograder grade NOTEBOOK.ipynb [--json] [--assignment A] [--course DIR] [--timeout S]`
 Exit codes: 0 graded (whatever the score), 2 the input can't be graded (one line
 on stderr), 1 the grader itself failed. With --json, stdout holds only the
 Gradescope results object; everything else goes to stderr.
+
+`python -m autograder grade-all DIR --out OUT [--course DIR] [--assignment A] [--workers N] [--timeout S] [--force]`
+(see batch.py). Exit codes: 0 every submission graded, 1 some submission is ungradable
+(recorded in OUT, flagged) or the grader failed, 2 bad arguments (no course, no DIR),
+130 interrupted (the finished results are kept). Progress and logs go to stderr.
+
+`python -m autograder gradescope [ASSIGNMENT...] [--out DIR] [--course DIR]` builds Gradescope
+autograder zips; `gradescope-run` is what their run_autograder calls (see gradescope.py).
 """
 import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
 
 from . import DEFAULT_TIMEOUT
@@ -35,7 +45,34 @@ def parser():
     g.add_argument("--course", help="the course directory (default: the current directory)")
     g.add_argument("--timeout", type=_positive, default=DEFAULT_TIMEOUT,
                    help=f"seconds each cell may run (default {DEFAULT_TIMEOUT})")
+    b = commands.add_parser("grade-all", help="grade a folder of submissions in parallel",
+                            description="Grade every submission in DIR (nbgrader's submitted/ layout, or a flat "
+                                        "folder of notebooks named after the students) into OUT: a result JSON "
+                                        "and a feedback page per submission, grades.csv, mistakes.md and report.png.")
+    b.add_argument("directory", metavar="DIR", help="the submissions: DIR/<student>/<assignment>/*.ipynb or DIR/*.ipynb")
+    b.add_argument("--out", required=True, help="the output folder (reruns skip what is already graded there)")
+    b.add_argument("--course", help="the course directory (default: the current directory)")
+    b.add_argument("--assignment", help="only this assignment (submitted/ layout); the assignment of every file "
+                                        "whose name does not say (flat layout)")
+    b.add_argument("--workers", type=_count, default=None, help="parallel workers (default: the number of CPUs)")
+    b.add_argument("--timeout", type=_positive, default=DEFAULT_TIMEOUT,
+                   help=f"seconds each cell may run (default {DEFAULT_TIMEOUT})")
+    b.add_argument("--force", action="store_true", help="regrade everything, even unchanged submissions")
+    b.set_defaults(handler=grade_all)
+    from . import gradescope  # `gradescope` (build the zips) and `gradescope-run` (run_autograder's runner)
+
+    gradescope.add_commands(commands, _positive)
     return p
+
+
+def _count(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
 
 
 @contextlib.contextmanager
@@ -66,10 +103,27 @@ def grade(args):
     return 0
 
 
+def grade_all(args):
+    from . import batch
+
+    logging.getLogger("autograder.batch").setLevel(logging.INFO)
+    # `kill` (SIGTERM) stops like Ctrl-C: the workers are shut down and the reports rebuilt.
+    signal.signal(signal.SIGTERM, _interrupt)
+    summary = batch.grade_all(args.directory, args.out, course_dir=args.course, assignment=args.assignment,
+                              workers=args.workers, timeout=args.timeout, force=args.force)
+    return 1 if summary.ungradable else 0
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv=None):
     args = parser().parse_args(argv)
     logging.basicConfig(stream=sys.stderr, level=logging.WARNING, format="autograder: %(message)s")
     try:
+        if getattr(args, "handler", None):  # a command that brings its own (grade-all, gradescope.py)
+            return args.handler(args)
         return grade(args)
     except (GraderError, ExecutionError) as err:
         print(f"autograder: {err}", file=sys.stderr)

@@ -1,7 +1,8 @@
-"""The grading steps chained: prepare (course + restore) -> execute -> score.
+"""The grading steps chained: prepare (course + restore) -> engine (sandboxed run + judge).
 
-`prepare` and `scoring.score` never run code, so a parallel grader can prepare
-and score in the parent and execute in worker processes.
+`prepare` never runs code: the engine's workers run a job's cells in a sandbox and
+judge its answers (engine.py), so a parallel grader prepares jobs here and hands
+them to an Engine with several workers (batch.py).
 """
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ class Job:
     assignment: str
     notebook: object  # the restored notebook, ready to execute
     graded: list  # scoring.GradedCell of the source
+    course: Path = None  # the course directory (the engine hides its source/ and grading folders)
 
 
 def prepare(path, course_dir=None, assignment=None):
@@ -26,13 +28,16 @@ def prepare(path, course_dir=None, assignment=None):
     # nbgrader is slow to import: only now that the input is known to be gradable.
     from . import restore, scoring
 
-    return Job(Path(path), name, restore.restore(submission, source), scoring.graded_cells(source))
+    return Job(Path(path), name, restore.restore(submission, source), scoring.graded_cells(source), root)
 
 
-def grade(path, course_dir=None, assignment=None, timeout=DEFAULT_TIMEOUT):
-    """(job, [TestResult]) for the submission at `path`."""
+def grade(path, course_dir=None, assignment=None, timeout=DEFAULT_TIMEOUT, hide=()):
+    """(job, [TestResult]) for the submission at `path`, graded by a one-worker Engine.
+
+    hide: more paths student code must not see (the course's own private folders always are).
+    """
     job = prepare(path, course_dir, assignment)
-    from . import execute, scoring
+    from .engine import Engine
 
-    executed = execute.run(job.notebook, timeout=timeout)
-    return job, scoring.score(executed, job.graded)
+    with Engine(workers=1, timeout=timeout, hide=hide) as engine:
+        return job, engine.grade(job)

@@ -39,7 +39,7 @@ def _install_checks():
     lstm_forward = nn.LSTM.forward
     get_attr = object.__getattribute__
     dict_get = dict.get
-    randn, no_grad, manual_seed = torch.randn, torch.no_grad, torch.manual_seed
+    randn, no_grad, generator, fork_rng = torch.randn, torch.no_grad, torch.Generator, torch.random.fork_rng
     catch_warnings, simplefilter = warnings.catch_warnings, warnings.simplefilter
     sha256, dumps = hashlib.sha256, json.dumps
 
@@ -90,10 +90,11 @@ def _install_checks():
         d = 2 if cfg["bidirectional"] else 1
         h_out = cfg["proj_size"] or cfg["hidden_size"]
         first = next(iter(params.values()))
-        with no_grad(), catch_warnings():
+        # fork_rng and a private generator: checking must not shift the notebook's random numbers
+        # (a dropout layer in train mode draws from the global generator).
+        with no_grad(), catch_warnings(), fork_rng(devices=[]):
             simplefilter("ignore")  # e.g. proj_size on CPU warns on stderr, which nbgrader scores as a failure
-            manual_seed(0)
-            x = randn(3, 2, cfg["input_size"], dtype=first.dtype)
+            x = randn(3, 2, cfg["input_size"], dtype=first.dtype, generator=generator().manual_seed(0))
             if cfg["batch_first"]:
                 x = x.transpose(0, 1)
             try:
@@ -124,7 +125,7 @@ def _install_checks():
             return {"kind": "choice", "value": letter}
         if answer is None or answer is ...:
             return invalid("No answer yet: replace the placeholder with your answer.")
-        return invalid(f"Expected a shape tuple, a letter or an nn.LSTM layer, not a {kind.__name__}.")
+        return invalid(f"Expected a shape tuple, a letter or an nn.LSTM layer; this answer's type is {kind.__name__}.")
 
     def digest(qid, description):
         canon = dumps(description, sort_keys=True, separators=(",", ":"))

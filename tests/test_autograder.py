@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from conftest import AG_REPO, AG_SENTINEL
 
-from autograder import course, execute, pipeline, restore, scoring
+from autograder import course, pipeline, restore, scoring
 from autograder.errors import GraderError
 
 FULL = {"q1_test": 1.0, "q2_test": 1.0, "q3_test": 2.0}
@@ -276,13 +276,13 @@ def test_kernel_exit_does_not_crash_the_grader(ag_course, ag_grade, tmp_path):
     assert all(t["output"].startswith("NotRun: ") and "kernel stopped" in t["output"] for t in result["tests"][1:])
 
 
-def test_kernel_runs_in_an_empty_temp_dir_with_the_grading_env_and_timeouts(ag_course):
+def test_kernel_runs_in_an_empty_temp_dir_with_the_grading_env_and_timeouts(ag_course, tmp_path):
     nb = source_nb(ag_course)
     nb.cells.insert(index(nb, "q1_answer"), nbformat.v4.new_code_cell("import time\ntime.sleep(600)"))
-    nb.cells.insert(0, nbformat.v4.new_code_cell(
-        "import os, sys\nprint(os.listdir('.'), os.environ.get('LSTM_COURSE_NO_FIGURES'), sys.executable)"))
-    executed = execute.run(restore.restore(nb, source_nb(ag_course)), timeout=2)
-    assert executed.cells[0].outputs[0].text == f"[] 1 {sys.executable}\n"
-    sleeper = next(c for c in executed.cells if c.source.startswith("import time"))
-    assert [(o.output_type, o.ename) for o in sleeper.outputs] == [("error", "CellTimeoutError")]
-    assert scores(scoring.score(executed, scoring.graded_cells(source_nb(ag_course)))) == FULL
+    # The probe's findings reach the grade through answer_q1: right only if all of them hold.
+    cell(nb, "q1_answer").source = (
+        "import os, sys\n"
+        "answer_q1 = (7, 5, 3) if (os.listdir('.') == [] and os.environ.get('LSTM_COURSE_NO_FIGURES') == '1'\n"
+        f"                         and sys.executable == {sys.executable!r}) else (0, 0, 0)")
+    job, results = pipeline.grade(write(nb, tmp_path / "01_demo.ipynb"), ag_course, timeout=2)
+    assert scores(results) == FULL  # the sleeping cell was interrupted; every answer still counts

@@ -6,6 +6,7 @@ that the table changes. Prints the timings; saves test-artifacts/browser-explore
 Chromium comes from apt (see browser_support.INSTALL_HINT); with CI set, a missing
 Chromium fails the test instead of skipping it.
 """
+import contextlib
 import os
 import shutil
 import statistics
@@ -72,8 +73,6 @@ def test_explorer_slider_updates_printed_table(browser_chromium, browser_lab, tm
                 page.wait_for_function(bs.FIND_EXPLORER_JS, polling="raf", timeout=45_000)
             except Exception as err:
                 errors = page.evaluate(bs.ERRORS_JS)
-                SCREENSHOT.parent.mkdir(exist_ok=True)
-                page.screenshot(path=str(SCREENSHOT))
                 raise AssertionError(f"no explorer text appeared after Run All; stderr/error outputs: {errors}; "
                                      f"server log:\n{lab.log_tail(1500)}") from err
             figures["run-all to first explorer text"] = f"{time.perf_counter() - started:.2f} s"
@@ -110,6 +109,11 @@ def test_explorer_slider_updates_printed_table(browser_chromium, browser_lab, tm
             explorer.evaluate("e => e.scrollIntoView({block: 'center'})")
             SCREENSHOT.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENSHOT))
+        except Exception:
+            with contextlib.suppress(Exception):  # on failure too: the page as it was is the best clue
+                SCREENSHOT.parent.mkdir(exist_ok=True)
+                context.pages[0].screenshot(path=str(SCREENSHOT))
+            raise
         finally:
             context.close()
     with capsys.disabled():

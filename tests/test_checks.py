@@ -199,3 +199,12 @@ def test_checks_return_none_so_nbgrader_never_sees_partial_credit(ns, capsys):
     assert ns["check"]((4, 2, 3), "t.q1", key) is None
     assert "Correct!" in capsys.readouterr().out
     assert ns["expect_shape"]("t.q1", (4, 2, 3), (4, 2, 3)) is None
+
+
+def test_checking_does_not_shift_the_notebooks_random_numbers(ns):
+    layer = nn.LSTM(3, 4, num_layers=2, dropout=0.5)  # train mode: its forward draws dropout masks
+    torch.manual_seed(1)
+    expected = torch.rand(3)
+    torch.manual_seed(1)
+    ns["expect_lstm"]("t.q5", layer, {"input_size": 3, "hidden_size": 4, "num_layers": 2, "dropout": 0.5})
+    assert torch.equal(torch.rand(3), expected)

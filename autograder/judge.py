@@ -1,0 +1,155 @@
+"""Run a submission's test cells on its answers, in the worker (trusted, clean), and score them.
+
+The child (sandbox.py) never runs a test cell: at each one it sent the answers the
+test reads, as plain data. Here, for each test cell in order, a fresh namespace holds
+what the restored checks cell defines (executed once per job) and the answers rebuilt
+by answers.decode (an answer that was not defined is left out, so the test raises
+NameError as it would in Jupyter). The test cell's whole source, hidden tests included,
+runs there like IPython runs a cell: stdout and stderr (warnings too) are captured,
+the value of a last expression other than None becomes an execute_result, an error
+becomes {ename, evalue}. scoring.score_cell then applies nbgrader's determine_grade
+with the source's points, and writes feedback without tracebacks or hidden lines.
+"""
+import ast
+import builtins
+import contextlib
+import io
+import signal
+import warnings
+
+from nbformat import NotebookNode
+
+from . import answers, scoring
+
+MAX_OUTPUT = 64 * 1024  # characters of a test cell's stdout or stderr kept
+
+
+class TestTimeout(Exception):
+    """A test cell ran past the timeout (it is trusted code: this is a safety net)."""
+
+
+class _Capture(io.StringIO):
+    def write(self, text):
+        if self.tell() < MAX_OUTPUT:
+            super().write(text[:MAX_OUTPUT - self.tell()])
+        return len(text)
+
+
+def error_output(ename, evalue):
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[])
+
+
+def stream_output(name, text):
+    return NotebookNode(output_type="stream", name=name, text=text)
+
+
+def _exception_output(err):
+    try:
+        evalue = str(err)
+    except Exception:
+        evalue = ""
+    return error_output(type(err).__name__, evalue)
+
+
+def _on_alarm(signum, frame):
+    raise TestTimeout("the test ran past its timeout")
+
+
+@contextlib.contextmanager
+def _time_limit(seconds):
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _split(source):
+    """(module of all statements but a last expression, that expression or None), like IPython's 'last_expr'."""
+    tree = ast.parse(source)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr) and not source.rstrip().endswith(";"):
+        last = ast.Expression(tree.body.pop().value)
+    return tree, last
+
+
+def _plain_text(value):
+    from IPython.lib.pretty import pretty
+
+    try:
+        return pretty(value)
+    except Exception:
+        return repr(value)
+
+
+class Judge:
+    """The tests of one job: the checks cell runs once, each test cell in a copy of its namespace."""
+
+    def __init__(self, checks_source, timeout):
+        self.timeout = timeout
+        self.base = {"__name__": "__main__", "__builtins__": builtins}
+        self.base_error = None
+        if checks_source:
+            outputs = self._execute(checks_source, self.base, "<course_checks>")
+            errors = [o for o in outputs if o.output_type == "error"]
+            self.base_error = errors[0] if errors else None
+
+    def names(self):
+        """The names the checks cell defines (e.g. answer_digest: never a student's answer)."""
+        return set(self.base)
+
+    def run_test(self, source, encoded, name="<test>"):
+        """The outputs of test cell `source` run on `encoded` ({name: answers.encode data})."""
+        namespace = dict(self.base)
+        for var, data in encoded.items():
+            if data == answers.MISSING:
+                continue
+            if isinstance(data, dict) and data.get("t") == "unreadable":
+                return [error_output("AnswerError", f"{var} could not be read ({data.get('why', 'error')})")]
+            try:
+                namespace[var] = answers.decode(data)
+            except answers.Malformed as err:
+                return [error_output("AnswerError", f"{var} could not be read ({err})")]
+            except Exception as err:  # e.g. a layer torch refuses to build
+                return [error_output("AnswerError", f"{var} could not be rebuilt ({type(err).__name__})")]
+        return self._execute(source, namespace, name)
+
+    def _execute(self, source, namespace, name):
+        out, err = _Capture(), _Capture()
+        outputs, result, failure = [], None, None
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), warnings.catch_warnings(), \
+                    _time_limit(self.timeout):
+                body, last = _split(source)
+                exec(compile(body, name, "exec"), namespace)
+                if last is not None:
+                    value = eval(compile(last, name, "eval"), namespace)
+                    if value is not None:
+                        result = _plain_text(value)
+        except BaseException as exc:  # the test failed: its error is the cell's output, as in Jupyter
+            failure = _exception_output(exc)
+        if out.getvalue():
+            outputs.append(stream_output("stdout", out.getvalue()))
+        if err.getvalue():
+            outputs.append(stream_output("stderr", err.getvalue()))
+        if result is not None:
+            outputs.append(NotebookNode(output_type="execute_result", execution_count=None, metadata={},
+                                        data={"text/plain": result}))
+        if failure is not None:
+            outputs.append(failure)
+        return outputs
+
+
+def test_cell(source, outputs):
+    return NotebookNode(cell_type="code", source=source, metadata={}, outputs=outputs, execution_count=None)
+
+
+def not_run(source, why):
+    return test_cell(source, [error_output("NotRun", why)])
+
+
+def score(graded, cells):
+    """TestResults of `graded` (scoring.graded_cells of the source) from {grade_id: judged cell}."""
+    return [scoring.score_cell(g, cells.get(g.grade_id)) for g in graded]

@@ -1,0 +1,674 @@
+"""A corpus of hostile and broken submissions, each built from a lesson's own solutions.
+
+`build_corpus(dest, lesson)` writes one submission per case (one student each) and returns
+the cases, each with what a correct grader must give it. The honest student notebook comes
+from real nbgrader: `nbgrader generate_assignment` makes the student version of the
+source notebook (hidden tests stripped, answer cells blank) in a temporary course, and
+the solution lines of source/ are put into its answer cells. Each case then changes
+that notebook in one way.
+
+Layouts: "flat" writes `dest/<student>_<lesson>.ipynb` (what `python -m autograder
+grade-all dest` reads); "nbgrader" writes nbgrader's `dest/<student>/<lesson>/<lesson>.ipynb`
+(dest being a course's submitted/ folder).
+
+Expectations (`Case.expected_scores`): the grade_ids in `zero` must score 0, those in
+`either` may score 0 or full marks (the case's text says why both are acceptable), every
+other test full marks; an `ungradable` case gets no test scores at all, only score 0 and a
+reason. `must_not_exist` and `must_not_change` are the side effects an attack tries to
+cause, which must not happen.
+
+Used by tests/test_hostile.py (grade-all and nbgrader autograde over the corpus) and
+documented, with observed outcomes, in docs/hostile-corpus.md.
+"""
+import copy
+import functools
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+# The control and the victim of the write attack: the victim sorts last, so that an attack
+# that succeeded would reach its file and result before they are graded.
+CONTROL = "a00-control"
+VICTIM = "zz-victim"
+
+
+@dataclass
+class Case:
+    student: str
+    lesson: str
+    path: Path                      # the submission file
+    attack: str                     # what the submission does, in one line
+    expectation: str                # the right outcome, in words
+    points: dict                    # {test grade_id: max points} of the lesson (from source/)
+    zero: frozenset = frozenset()   # tests that must score 0
+    either: frozenset = frozenset() # tests that may score 0 or full marks
+    ungradable: bool = False        # no tests run: score 0, flagged, with a reason
+    must_not_exist: tuple = ()      # files the submission tries to create
+    must_not_change: dict = field(default_factory=dict)  # {path: sha256 before grading}
+
+    @property
+    def max_score(self):
+        return float(sum(self.points.values()))
+
+    def expected_scores(self):
+        """{grade_id: required score}; tests in `either` are left out."""
+        return {gid: 0.0 if gid in self.zero else float(pts) for gid, pts in self.points.items()
+                if gid not in self.either}
+
+    @property
+    def expected_total(self):
+        """The total when every `either` test scores 0 and when all of them score full marks."""
+        low = sum(self.expected_scores().values())
+        return low, low + sum(float(self.points[g]) for g in self.either)
+
+    def problems(self, scores):
+        """What is wrong with `scores` ({grade_id: score}, None for ungradable): [] when it is right."""
+        if self.ungradable:
+            return [] if scores is None else [f"graded, but must be ungradable: {scores}"]
+        if scores is None:
+            return ["ungradable, but must be graded"]
+        found = []
+        if set(scores) != set(self.points):
+            found.append(f"tests {sorted(scores)} are not the lesson's {sorted(self.points)}")
+        for gid, want in self.expected_scores().items():
+            if gid in scores and scores[gid] != want:
+                found.append(f"{gid}: {scores[gid]:g}, must be {want:g}"
+                             + (" (over-credit)" if scores[gid] > want else " (under-credit)"))
+        for gid in self.either:
+            if gid in scores and scores[gid] not in (0.0, float(self.points[gid])):
+                found.append(f"{gid}: {scores[gid]:g}, must be 0 or {self.points[gid]:g}")
+        return found
+
+    def side_effects(self):
+        """The attack's side effects that happened (must be [])."""
+        found = [f"{p} was created" for p in self.must_not_exist if Path(p).exists()]
+        found += [f"{p} was changed" for p, digest in self.must_not_change.items() if sha256(p) != digest]
+        return found
+
+
+def sha256(path):
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+# --- the lesson: its exercises, and an honest student copy made by nbgrader -------------------------
+
+@dataclass(frozen=True)
+class Exercise:
+    n: int
+    answer_id: str    # qN_answer
+    test_id: str      # qN_test
+    kind: str         # shape, choice or lstm (from the hidden expect_* call)
+    solution: str     # the solution lines of source/
+    wrong: str        # a wrong answer of the right kind
+    points: float
+
+
+_WRONG = {"shape": "(99, 99, 99)", "choice": '"Z"', "lstm": "nn.LSTM(1, 1)"}
+
+
+def _grade_id(cell):
+    nbgrader = cell.get("metadata", {}).get("nbgrader", {})
+    return nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None
+
+
+def _solution_lines(source):
+    m = re.search(r"### BEGIN SOLUTION\n(.*?)\n\s*### END SOLUTION", source, re.S)
+    if not m:
+        raise ValueError(f"no solution region in {source!r}")
+    return m.group(1).strip("\n")
+
+
+def exercises(source_nb):
+    """The lesson's exercises, in order, from its source notebook."""
+    cells = {_grade_id(c): c for c in source_nb.cells if _grade_id(c)}
+    found = []
+    for n in range(1, 100):
+        answer, test = cells.get(f"q{n}_answer"), cells.get(f"q{n}_test")
+        if answer is None or test is None:
+            break
+        kind = re.search(r"^expect_(\w+)\(", test.source, re.M).group(1)
+        found.append(Exercise(n, f"q{n}_answer", f"q{n}_test", kind, _solution_lines(answer.source),
+                              _WRONG[kind], float(test.metadata.nbgrader.get("points", 0))))
+    if not found:
+        raise ValueError("the lesson has no exercises")
+    return found
+
+
+def tool_env():
+    """Environment for nbgrader and the grader: the venv's bin first on PATH (nbgrader runs
+    `alembic` from it), the repo importable (nbgrader_config.py's plugins)."""
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
+    return env
+
+
+@functools.lru_cache(maxsize=None)
+def _released(course, lesson):
+    """The student version of `lesson` (JSON text), made by `nbgrader generate_assignment`."""
+    with tempfile.TemporaryDirectory(prefix="corpus-release-") as tmp:
+        root = Path(tmp)
+        shutil.copy(REPO / "nbgrader_config.py", root / "nbgrader_config.py")
+        (root / "source" / lesson).mkdir(parents=True)
+        shutil.copy(Path(course) / "source" / lesson / f"{lesson}.ipynb", root / "source" / lesson)
+        done = subprocess.run(["nbgrader", "generate_assignment", lesson, "--force", "--log-level=WARN"],
+                              cwd=root, env=tool_env(), capture_output=True, text=True, timeout=300)
+        if done.returncode != 0:
+            raise RuntimeError(f"nbgrader generate_assignment {lesson} failed:\n{done.stdout}\n{done.stderr}")
+        return (root / "release" / lesson / f"{lesson}.ipynb").read_text(encoding="utf-8")
+
+
+def released(lesson, course=REPO):
+    import nbformat
+
+    return nbformat.reads(_released(str(Path(course).resolve()), lesson), as_version=4)
+
+
+def source_notebook(lesson, course=REPO):
+    import nbformat
+
+    return nbformat.read(str(Path(course) / "source" / lesson / f"{lesson}.ipynb"), as_version=4)
+
+
+def comment_line(cell_source):
+    return cell_source.split("\n", 1)[0]
+
+
+def honest(lesson, course=REPO):
+    """The released notebook with every answer cell holding source/'s solution lines."""
+    nb = released(lesson, course)
+    for ex in exercises(source_notebook(lesson, course)):
+        cell = find(nb, ex.answer_id)
+        cell.source = f"{comment_line(cell.source)}\n{ex.solution}"
+    return nb
+
+
+def find(nb, gid):
+    return next(c for c in nb.cells if _grade_id(c) == gid)
+
+
+def index(nb, gid):
+    return next(i for i, c in enumerate(nb.cells) if _grade_id(c) == gid)
+
+
+def set_answer(nb, ex, code):
+    cell = find(nb, ex.answer_id)
+    cell.source = f"{comment_line(cell.source)}\n{code.strip()}"
+
+
+def submission_path(dest, student, lesson, layout):
+    if layout == "flat":
+        return Path(dest) / f"{student}_{lesson}.ipynb"
+    if layout == "nbgrader":
+        return Path(dest) / student / lesson / f"{lesson}.ipynb"
+    raise ValueError(f"unknown layout {layout!r}")
+
+
+# --- the hostile code ------------------------------------------------------------------------------
+
+FAKE_LSTM = '''
+class FakeLSTM(nn.Module):
+    """Claims an LSTM's settings; has no weights and returns zeros; says it is an nn.LSTM."""
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, batch_first=False,
+                 dropout=0.0, bidirectional=False, proj_size=0, **_):
+        super().__init__()
+        self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
+        self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
+        self.bidirectional, self.proj_size, self.mode = bidirectional, proj_size, "LSTM"
+    @property
+    def __class__(self):
+        return _RealLSTM
+    def __eq__(self, other):
+        return True
+    __hash__ = nn.Module.__hash__
+    def forward(self, x, hx=None):
+        d = 2 if self.bidirectional else 1
+        h = self.proj_size or self.hidden_size
+        L, N = (x.shape[1], x.shape[0]) if self.batch_first else (x.shape[0], x.shape[1])
+        out = torch.zeros(*((N, L) if self.batch_first else (L, N)), d * h)
+        return out, (torch.zeros(d * self.num_layers, N, h), torch.zeros(d * self.num_layers, N, self.hidden_size))
+'''
+
+
+def reader_code(lesson, first, second, course, dest, layout, wrong_first, wrong_second):
+    """Answers `first` from the hidden tests and `second` from another student's notebook, if it
+    can read them; otherwise the wrong answers (so a score above 0 proves that it read them)."""
+    hidden = Path(course).resolve() / "source" / lesson / f"{lesson}.ipynb"
+    control = submission_path(Path(dest).resolve(), CONTROL, lesson, layout)
+    return f'''
+import ast, gc, glob, json, os, re, sys
+_qid, _var = "{lesson}.q{first.n}", "answer_q{first.n}"
+_pattern = re.compile(r"expect_\\w+\\(\\s*[\\"']" + re.escape(_qid) + r"[\\"']\\s*,\\s*" + _var
+                      + r"\\s*,\\s*(\\([^()]*\\)|\\{{[^{{}}]*\\}}|\\"[^\\"]*\\"|'[^']*')")
+def _from_text(text):
+    m = _pattern.search(text) if isinstance(text, str) else None
+    if not m:
+        return None
+    value = ast.literal_eval(m.group(1))
+    return nn.LSTM(**value) if isinstance(value, dict) else value
+_rel = os.path.join("source", "{lesson}", "{lesson}.ipynb")
+_paths = [{str(hidden)!r}, _rel] + [os.path.join(*[".."] * k, _rel) for k in range(1, 6)]
+_paths += [os.path.join(p, _rel) for p in sys.path if p]
+_paths += [os.path.join(p, _rel) for p in glob.glob("/proc/*/cwd")]
+_paths += [p + {str(hidden)!r} for p in glob.glob("/proc/*/root")]
+_found = None
+for _p in _paths:
+    try:
+        with open(_p, encoding="utf-8") as _f:
+            _text = _f.read()
+        try:  # a notebook: its cells' text
+            _text = "\\n".join("".join(c["source"]) for c in json.loads(_text)["cells"])
+        except Exception:
+            pass
+        _found = _from_text(_text)
+    except Exception:
+        continue
+    if _found is not None:
+        print("read the hidden tests at", _p)
+        break
+if _found is None:  # this process's memory: strings held by any object, and the stack's locals
+    import warnings
+    try:
+        warnings.simplefilter("ignore")  # some objects warn when looked at
+        _frame, _objects = sys._getframe(), gc.get_objects()
+        while _frame is not None:
+            _objects.append(dict(_frame.f_locals))
+            _frame = _frame.f_back
+        for _o in _objects:
+            _values = _o.values() if isinstance(_o, dict) else _o if isinstance(_o, (list, tuple)) else ()
+            for _v in list(_values):
+                if isinstance(_v, str) and "expect_" in _v:
+                    _found = _from_text(_v)
+                    if _found is not None:
+                        break
+            if _found is not None:
+                print("found the hidden tests in memory")
+                break
+        del _objects
+    except Exception:
+        pass
+answer_q{first.n} = _found if _found is not None else {wrong_first}
+answer_q{second.n} = {wrong_second}
+for _p in [{str(control)!r}] + glob.glob({str(Path(dest).resolve() / "*")!r}) + glob.glob({str(Path(dest).resolve() / "*" / "*" / "*.ipynb")!r}):
+    try:
+        with open(_p, encoding="utf-8") as _f:
+            _nb = json.load(_f)
+        for _c in _nb["cells"]:
+            if _c.get("metadata", {{}}).get("nbgrader", {{}}).get("grade_id") == "q{second.n}_answer":
+                _lines = [l for l in "".join(_c["source"]).splitlines() if l.startswith("answer_q{second.n}")]
+                if _lines:
+                    exec(_lines[0])
+                    print("copied from", _p)
+                    raise StopIteration
+    except StopIteration:
+        break
+    except Exception:
+        continue
+'''
+
+
+def writer_code(lesson, student, out, dest, layout):
+    """Tries to plant and forge files in the grader's output and to sabotage another student's notebook."""
+    out = Path(out).resolve()
+    victim = submission_path(Path(dest).resolve(), VICTIM, lesson, layout)
+    return f'''
+import json, os
+_out, _attempts = {str(out)!r}, {{}}
+def _try(name, action):
+    try:
+        action()
+        _attempts[name] = "done"
+    except Exception as err:
+        _attempts[name] = type(err).__name__
+def _plant(path):
+    with open(path, "w") as f:
+        f.write("planted by {student}\\n")
+def _forge(who):
+    os.makedirs(os.path.join(_out, who), exist_ok=True)
+    with open(os.path.join(_out, who, "{lesson}.json"), "w") as f:
+        json.dump({{"score": 999.0, "max_score": 999.0, "tests": [], "forged": True, "student": who}}, f)
+def _append_csv():
+    with open(os.path.join(_out, "grades.csv"), "a") as f:
+        f.write("{lesson},,,{VICTIM},,,,999.0,0.0,999.0,999.0\\n")
+def _sabotage():
+    with open({str(victim)!r}, encoding="utf-8") as f:
+        nb = json.load(f)
+    for c in nb["cells"]:
+        if str(c.get("metadata", {{}}).get("nbgrader", {{}}).get("grade_id", "")).endswith("_answer"):
+            c["source"] = "# sabotaged by {student}\\n"
+    with open({str(victim)!r}, "w", encoding="utf-8") as f:
+        json.dump(nb, f)
+_try("plant in OUT", lambda: _plant(os.path.join(_out, "INJECTED-{student}.txt")))
+_try("forge own result", lambda: _forge("{student}"))
+_try("forge victim's result", lambda: _forge("{VICTIM}"))
+_try("append to grades.csv", _append_csv)
+_try("sabotage victim's notebook", _sabotage)
+_try("plant next to submissions", lambda: _plant({str(Path(dest).resolve() / f"INJECTED-{student}.txt")!r}))
+print(_attempts)
+'''
+
+
+# --- the cases -------------------------------------------------------------------------------------
+
+CASE_NAMES = (
+    "a00-control", "zz-victim",
+    "u01-not-json", "u02-empty-file", "u03-json-not-notebook", "u04-no-assignment", "u05-malformed-cells",
+    "t01-test-edited", "t02-test-deleted", "t03-test-deleted-wrong", "t04-test-markdown",
+    "t05-test-duplicated", "t06-test-renamed", "t07-answer-deleted", "t08-points-inflated",
+    "t09-extra-graded-cell",
+    "r01-infinite-loop", "r02-ignores-interrupt", "r03-os-exit", "r04-system-exit", "r05-memory",
+    "r06-print-lines", "r07-print-one-line",
+    "e01-equals-anything", "e02-tuple-subclass", "e03-int-subclass", "e04-str-subclass",
+    "p01-patch-isinstance", "p02-patch-torch-functions", "p03-patch-nn-lstm", "p04-patch-rnn-module",
+    "p05-input-transformer",
+    "w01-warning-dropout", "w02-warning-proj-size",
+    "l01-read-hidden", "l02-write-out",
+)
+
+
+def build_corpus(dest, lesson="02_shapes", *, layout="flat", course=REPO, out=None, cases=None):
+    """Write the corpus for `lesson` under `dest`; return its [Case].
+
+    course: the course whose source/ has the lesson (the reader attack tries that path);
+    out: the grader's output folder the writer attack targets (default: dest/../out);
+    cases: the names (from CASE_NAMES) to build, default all.
+    """
+    import nbformat
+
+    dest = Path(dest)
+    dest.mkdir(parents=True, exist_ok=True)
+    out = Path(out) if out is not None else dest.parent / "out"
+    wanted = list(CASE_NAMES if cases is None else cases)
+    unknown = set(wanted) - set(CASE_NAMES)
+    if unknown:
+        raise ValueError(f"unknown cases: {sorted(unknown)}")
+    # The victim first: the writer's must_not_change needs its bytes.
+    wanted.sort(key=lambda name: name != VICTIM)
+
+    source = source_notebook(lesson, course)
+    ex = exercises(source)
+    if len(ex) < 4:
+        raise ValueError(f"{lesson} has {len(ex)} exercises; the corpus needs at least 4")
+    points = {e.test_id: e.points for e in ex}
+    base = honest(lesson, course)
+    first, second, third, fourth = ex[0], ex[1], ex[2], ex[3]
+    later = lambda e: frozenset(x.test_id for x in ex if x.n > e.n)
+    lstm = next((e for e in reversed(ex) if e.kind == "lstm"), None)
+    choice = next((e for e in ex if e.kind == "choice"), None)
+    built = []
+
+    def emit(name, attack, expectation, nb=None, raw=None, path=None, **expect):
+        target = Path(path) if path is not None else submission_path(dest, name, lesson, layout)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if raw is not None:
+            target.write_bytes(raw if isinstance(raw, bytes) else raw.encode("utf-8"))
+        else:
+            nbformat.write(nb, str(target))
+        built.append(Case(name, lesson, target, attack, expectation, dict(points), **expect))
+
+    def fresh():
+        return copy.deepcopy(base)
+
+    for name in wanted:
+        nb = fresh()
+        if name == CONTROL:
+            emit(name, "honest: source/'s solutions in nbgrader's student version", "full marks", nb)
+        elif name == VICTIM:
+            emit(name, "honest; the target of l02-write-out", "full marks, its file and result untouched", nb)
+
+        # --- not gradable at all
+        elif name == "u01-not-json":
+            emit(name, "binary bytes, not JSON (not UTF-8)", "ungradable, score 0, with a reason",
+                 raw=b"\x89PNG\r\n\x1a\n\x00\xff\xfe" + bytes(range(256)) * 4, ungradable=True)
+        elif name == "u02-empty-file":
+            emit(name, "an empty file", "ungradable, score 0, with a reason", raw=b"", ungradable=True)
+        elif name == "u03-json-not-notebook":
+            emit(name, "JSON that is not a notebook", "ungradable, score 0, with a reason",
+                 raw=json.dumps({"cells": 42, "answer_q1": [4, 2, 3], "grade": "A+"}), ungradable=True)
+        elif name == "u04-no-assignment":
+            other = nbformat.v4.new_notebook(cells=[
+                nbformat.v4.new_markdown_cell("# My notes\n\nNothing to do with the course."),
+                nbformat.v4.new_code_cell("print('hello')")])
+            if layout == "flat":
+                emit(name, "a notebook of no assignment: unrelated cells, a name that is no lesson's",
+                     "ungradable (matches no assignment), score 0, with a reason", other,
+                     path=dest / f"{name}_my-notes.ipynb", ungradable=True)
+            else:  # nbgrader's folders name the assignment: it is graded, and nothing is answered
+                emit(name, "a notebook of no assignment (unrelated cells) in the lesson's folder",
+                     "graded as the lesson (its folder says so): every test 0", other,
+                     zero=frozenset(points))
+        elif name == "u05-malformed-cells":
+            data = json.loads(nbformat.writes(nb))
+            data["cells"][0]["source"] = 12345
+            data["cells"][1] = "not a cell"
+            emit(name, "notebook JSON whose cells are malformed (a number as source, a string as a cell)",
+                 "ungradable, score 0, with a reason", raw=json.dumps(data), ungradable=True)
+
+        # --- protected cells tampered with
+        elif name == "t01-test-edited":
+            find(nb, second.test_id).source = "pass  # no test here"
+            set_answer(nb, second, f"answer_q{second.n} = {second.wrong}")
+            emit(name, f"{second.test_id} replaced by `pass`; a wrong answer to q{second.n}",
+                 f"the test is put back: {second.test_id} 0, the rest full", nb, zero={second.test_id})
+        elif name in ("t02-test-deleted", "t03-test-deleted-wrong"):
+            del nb.cells[index(nb, third.test_id)]
+            if name == "t03-test-deleted-wrong":
+                set_answer(nb, third, f"answer_q{third.n} = {third.wrong}")
+                emit(name, f"{third.test_id} deleted; a wrong answer to q{third.n}",
+                     f"the test is put back: {third.test_id} 0, the rest full", nb, zero={third.test_id})
+            else:
+                emit(name, f"{third.test_id} deleted; the right answer to q{third.n}",
+                     "the test is put back and the honest answer passes: full marks", nb)
+        elif name == "t04-test-markdown":
+            cell = find(nb, fourth.test_id)
+            cell.cell_type = "markdown"
+            cell.pop("outputs", None), cell.pop("execution_count", None)
+            set_answer(nb, fourth, f"answer_q{fourth.n} = {fourth.wrong}")
+            emit(name, f"{fourth.test_id} turned into a markdown cell; a wrong answer to q{fourth.n}",
+                 f"the test is put back as code: {fourth.test_id} 0, the rest full", nb, zero={fourth.test_id})
+        elif name == "t05-test-duplicated":
+            e = ex[4] if len(ex) > 4 else fourth
+            dup = copy.deepcopy(find(nb, e.test_id))
+            dup.source = "pass  # my copy of the test"
+            dup["id"] = "dup-of-test"
+            nb.cells.insert(index(nb, e.test_id), dup)  # the `pass` copy comes first
+            set_answer(nb, e, f"answer_q{e.n} = {e.wrong}")
+            emit(name, f"{e.test_id} duplicated, the first copy edited to `pass`; a wrong answer to q{e.n}",
+                 f"one copy, from source: {e.test_id} 0, the rest full", nb, zero={e.test_id})
+        elif name == "t06-test-renamed":
+            e = ex[5] if len(ex) > 5 else fourth
+            cell = find(nb, e.test_id)
+            cell.metadata.nbgrader["grade_id"] = f"{e.test_id}_mine"
+            cell.source = "pass  # renamed"
+            set_answer(nb, e, f"answer_q{e.n} = {e.wrong}")
+            emit(name, f"{e.test_id}'s grade_id renamed (and the cell emptied); a wrong answer to q{e.n}",
+                 f"the real test is put back: {e.test_id} 0, the rest full; no test named {e.test_id}_mine",
+                 nb, zero={e.test_id})
+        elif name == "t07-answer-deleted":
+            del nb.cells[index(nb, first.answer_id)]
+            emit(name, f"{first.answer_id} (the solution cell) deleted",
+                 f"{first.test_id} 0 (nothing answered), the rest full", nb, zero={first.test_id})
+        elif name == "t08-points-inflated":
+            for e in ex:
+                find(nb, e.test_id).metadata.nbgrader["points"] = 100
+            emit(name, "every test cell's points set to 100 in its metadata",
+                 "points come from source/: full marks, max_score unchanged", nb)
+        elif name == "t09-extra-graded-cell":
+            nb.cells.append(nbformat.v4.new_code_cell("print('bonus!')", metadata={"nbgrader": {
+                "grade": True, "solution": False, "locked": True, "points": 50, "grade_id": "bonus_test",
+                "schema_version": 3}}))
+            emit(name, "an extra graded cell of the student's own (bonus_test, 50 points)",
+                 "ignored: only source/'s tests, full marks", nb)
+
+        # --- runaway processes (in q3's answer cell)
+        elif name == "r01-infinite-loop":
+            set_answer(nb, third, f"while True:\n    pass\n{third.solution}")
+            emit(name, f"q{third.n}: `while True: pass` before the answer line",
+                 f"the cell is stopped at the timeout: {third.test_id} 0 (never answered), later exercises full",
+                 nb, zero={third.test_id})
+        elif name == "r02-ignores-interrupt":
+            set_answer(nb, third, "import time\nwhile True:\n    try:\n        time.sleep(1)\n"
+                                  f"    except BaseException:\n        pass\n{third.solution}")
+            emit(name, f"q{third.n}: a loop that swallows KeyboardInterrupt (and every exception), before the answer",
+                 f"the cell can't be interrupted, so the run ends there: {third.test_id} and all later tests 0",
+                 nb, zero={third.test_id} | later(third))
+        elif name == "r03-os-exit":
+            set_answer(nb, third, f"{third.solution}\nimport os\nos._exit(0)")
+            emit(name, f"q{third.n}: the right answer, then `os._exit(0)`",
+                 f"the process is gone before the test: {third.test_id} and all later tests 0",
+                 nb, zero={third.test_id} | later(third))
+        elif name == "r04-system-exit":
+            set_answer(nb, third, f"raise SystemExit\n{third.solution}")
+            emit(name, f"q{third.n}: `raise SystemExit` before the answer line",
+                 f"an error in that cell, as in Jupyter: {third.test_id} 0, later exercises full",
+                 nb, zero={third.test_id})
+        elif name == "r05-memory":
+            set_answer(nb, third, "x = []\nwhile True:\n    x.append(bytearray(256 * 2**20))\n" + third.solution)
+            emit(name, f"q{third.n}: appends 256 MB bytearrays to a global list forever, before the answer",
+                 f"{third.test_id} 0; later exercises full if the cell fails with MemoryError and the "
+                 "run goes on, 0 if the run is stopped (both acceptable)",
+                 nb, zero={third.test_id}, either=later(third))
+        elif name == "r06-print-lines":
+            set_answer(nb, third, f"{third.solution}\nfor _i in range(500_000):\n    print(f'{{_i:09d}} ' + 'x' * 90)")
+            emit(name, f"q{third.n}: the right answer, then prints 50 MB in 500,000 lines",
+                 "output is capped, not fatal: full marks", nb)
+        elif name == "r07-print-one-line":
+            set_answer(nb, third, f"{third.solution}\nprint('y' * 20_000_000)")
+            emit(name, f"q{third.n}: the right answer, then prints 20 MB on one line",
+                 "output is capped, not fatal: full marks", nb)
+
+        # --- answers that lie about equality
+        elif name == "e01-equals-anything":
+            set_answer(nb, first, "class Anything:\n    def __eq__(self, other):\n        return True\n"
+                                  "    def __ne__(self, other):\n        return False\n    __hash__ = object.__hash__\n"
+                                  f"answer_q{first.n} = Anything()")
+            emit(name, f"q{first.n}: an object equal to anything", f"{first.test_id} 0, the rest full",
+                 nb, zero={first.test_id})
+        elif name == "e02-tuple-subclass":
+            set_answer(nb, second, "class Shape(tuple):\n    def __eq__(self, other):\n        return True\n"
+                                   "    def __ne__(self, other):\n        return False\n    __hash__ = tuple.__hash__\n"
+                                   f"answer_q{second.n} = Shape((99, 99, 99))")
+            emit(name, f"q{second.n}: a tuple subclass (wrong items) whose __eq__ says True",
+                 f"{second.test_id} 0, the rest full", nb, zero={second.test_id})
+        elif name == "e03-int-subclass":
+            set_answer(nb, first, "class Dim(int):\n    def __eq__(self, other):\n        return True\n"
+                                  "    def __ne__(self, other):\n        return False\n    __hash__ = int.__hash__\n"
+                                  f"answer_q{first.n} = (Dim(99), Dim(99), Dim(99))")
+            emit(name, f"q{first.n}: a tuple of int subclasses (wrong values) whose __eq__ says True",
+                 f"{first.test_id} 0, the rest full", nb, zero={first.test_id})
+        elif name == "e04-str-subclass":
+            e = choice or first
+            set_answer(nb, e, "class Letter(str):\n    def __eq__(self, other):\n        return True\n"
+                              "    def __ne__(self, other):\n        return False\n    __hash__ = str.__hash__\n"
+                              "    def upper(self):\n        return self\n    def strip(self, *a):\n        return self\n"
+                              f"answer_q{e.n} = Letter('Z')")
+            emit(name, f"q{e.n}: a str subclass ('Z') whose __eq__, strip and upper lie",
+                 f"{e.test_id} 0, the rest full", nb, zero={e.test_id})
+
+        # --- patching the interpreter
+        elif name == "p01-patch-isinstance":
+            set_answer(nb, second, "import builtins\nbuiltins.isinstance = lambda *args, **kwargs: True\n"
+                                   f"answer_q{second.n} = {second.wrong}")
+            emit(name, f"q{second.n}: `builtins.isinstance = lambda *a: True` and a wrong answer",
+                 f"{second.test_id} 0; later honest exercises full where the patch leaves the student's "
+                 "own process working, 0 where it breaks it (both acceptable)",
+                 nb, zero={second.test_id}, either=later(second))
+        elif name == "p02-patch-torch-functions":
+            set_answer(nb, first, "torch.allclose = lambda *args, **kwargs: True\n"
+                                  "torch.equal = lambda *args, **kwargs: True\n"
+                                  "torch.Tensor.__eq__ = lambda self, other: True\n"
+                                  f"answer_q{first.n} = {first.wrong}")
+            emit(name, f"q{first.n}: torch.allclose, torch.equal and Tensor.__eq__ patched to True; a wrong answer",
+                 f"{first.test_id} 0, the rest full", nb, zero={first.test_id})
+        elif name in ("p03-patch-nn-lstm", "p04-patch-rnn-module"):
+            if lstm is None:
+                continue
+            if name == "p03-patch-nn-lstm":
+                patch = "nn.LSTM = FakeLSTM\ntorch.nn.LSTM = FakeLSTM\n" + lstm.solution
+                what = "`nn.LSTM = FakeLSTM` (a weightless module that claims to be an LSTM), then the answer line"
+            else:
+                patch = ("import torch.nn.modules.rnn\ntorch.nn.modules.rnn.LSTM = FakeLSTM\n"
+                         "torch.nn.modules.LSTM = FakeLSTM\n"
+                         + re.sub(r"\bnn\.LSTM\(", "FakeLSTM(", lstm.solution))
+                what = "`torch.nn.modules.rnn.LSTM = FakeLSTM`, answer built with FakeLSTM"
+            set_answer(nb, lstm, f"_RealLSTM = nn.LSTM\n{FAKE_LSTM}\n{patch}")
+            # After `nn.LSTM = FakeLSTM` a later honest nn.LSTM(...) answer is a fake too.
+            hit = {lstm.test_id} | ({e.test_id for e in ex if e.n > lstm.n and e.kind == "lstm"}
+                                    if name == "p03-patch-nn-lstm" else set())
+            emit(name, f"q{lstm.n}: {what}", f"{', '.join(sorted(hit))} 0 (not an LSTM), the rest full",
+                 nb, zero=frozenset(hit))
+        elif name == "p05-input-transformer":
+            set_answer(nb, third, f"answer_q{third.n} = {third.wrong}\n"
+                                  "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])")
+            set_answer(nb, fourth, f"answer_q{fourth.n} = {fourth.wrong}")
+            emit(name, f"q{third.n}: a wrong answer and an IPython input transformer that turns every later "
+                       f"cell into `pass`; q{fourth.n} also wrong",
+                 f"{third.test_id} and {fourth.test_id} 0 (no blanked test may pass); later honest exercises "
+                 "full if the student's cells run as written, 0 if the grader honours the transformer "
+                 "(their answer cells never ran): both acceptable",
+                 nb, zero={third.test_id, fourth.test_id}, either=later(fourth))
+
+        # --- correct code that writes warnings to stderr
+        elif name == "w01-warning-dropout":
+            e = lstm or first
+            set_answer(nb, e, f"{e.solution}\nimport warnings\nwarnings.simplefilter('always')\n"
+                              "extra = nn.LSTM(4, 4, dropout=0.5)  # one layer: UserWarning on stderr")
+            emit(name, f"q{e.n}: right answer; builds nn.LSTM(4, 4, dropout=0.5) (UserWarning on stderr), "
+                       "warnings set to 'always'",
+                 "full marks (stderr of an answer cell is no failure)", nb)
+        elif name == "w02-warning-proj-size":
+            e = lstm or first
+            set_answer(nb, e, f"{e.solution}\nimport warnings\nwarnings.simplefilter('always')\n"
+                              "projected = nn.LSTM(4, 8, proj_size=2)\n"
+                              "projected(torch.randn(3, 1, 4))  # CPU: 'not supported with oneDNN' on stderr")
+            emit(name, f"q{e.n}: right answer; a proj_size forward (oneDNN UserWarning on stderr), "
+                       "warnings set to 'always'", "full marks", nb)
+
+        # --- least privilege
+        elif name == "l01-read-hidden":
+            set_answer(nb, first, reader_code(lesson, first, second, course, dest, layout,
+                                              first.wrong, second.wrong))
+            find(nb, second.answer_id).source = f"{comment_line(find(nb, second.answer_id).source)}\n# answered above"
+            emit(name, f"q{first.n}: looks for the hidden tests (source/ by absolute and relative paths, "
+                       "sys.path, /proc/*/cwd and /proc/*/root, this process's memory and stack) and answers from "
+                       f"them; q{second.n}: copies {CONTROL}'s answer from its notebook; wrong answers if it can't",
+                 f"nothing is readable: {first.test_id} and {second.test_id} 0, the rest full",
+                 nb, zero={first.test_id, second.test_id})
+        elif name == "l02-write-out":
+            # The answer comes last: if the attack code broke the cell, q{second.n} would show it.
+            set_answer(nb, second, writer_code(lesson, name, out, dest, layout) + "\n" + second.solution)
+            victim = submission_path(dest, VICTIM, lesson, layout)
+            emit(name, f"q{second.n}: tries to plant a file in the output folder, forge its own "
+                       f"and {VICTIM}'s result JSON, append to grades.csv, rewrite {VICTIM}'s notebook and plant "
+                       "a file next to the submissions, then gives the right answer",
+                 "every attempt fails (nothing created or changed); graded on its honest answers: full marks",
+                 nb, must_not_exist=(out / f"INJECTED-{name}.txt", dest / f"INJECTED-{name}.txt"),
+                 must_not_change={victim: sha256(victim)} if victim.exists() else {})
+    order = {name: i for i, name in enumerate(CASE_NAMES)}
+    return sorted(built, key=lambda c: order[c.student])
+
+
+def expected_table(cases):
+    """Markdown rows: case, attack, expected outcome."""
+    rows = ["| case | attack | expected |", "|---|---|---|"]
+    for c in cases:
+        rows.append(f"| {c.student} | {c.attack} | {c.expectation} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":  # python tests/corpus.py DEST [LESSON] [flat|nbgrader]
+    args = sys.argv[1:]
+    built = build_corpus(args[0], *(args[1:2] or []), layout=(args[2] if len(args) > 2 else "flat"))
+    print(expected_table(built))

@@ -1,0 +1,233 @@
+"""Hostile and broken submissions (tests/corpus.py) through both graders.
+
+- `python -m autograder grade-all` must grade every case exactly as the corpus expects: no
+  over-credit, no under-credit of the untouched exercises, every ungradable file recorded
+  with a reason, and none of the attacks' side effects.
+- real `nbgrader autograde` (the repo's nbgrader_config.py, the cell timeout lowered to the
+  same 5 s) must survive the same corpus as one batch. What it scores is recorded, compared
+  with the expectations and printed, never asserted: it runs student code in one shared kernel
+  with the grader's privileges, so some attacks succeed there by design (docs/hostile-corpus.md).
+
+Both runs write what they observed to test-artifacts/hostile-*.json;
+`python tests/test_hostile.py` prints the combined table of docs/hostile-corpus.md from them.
+Slow (about 1 + 4 minutes: nbgrader grades one notebook at a time).
+"""
+import json
+import re
+import resource
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import CONTROL, REPO, VICTIM, build_corpus, tool_env  # noqa: E402
+
+LESSON = "02_shapes"
+# A second lesson, few cases: its q7 answer is itself a proj_size LSTM (warns when run on CPU).
+EXTRA = ("01_syntax", ["a00-control", "w01-warning-dropout", "w02-warning-proj-size"])
+TIMEOUT = 5  # seconds per cell, both graders
+ARTIFACTS = REPO / "test-artifacts"
+# Backstop for the host, not the grader's limit: every process of a run gets at most this much
+# address space, so a grader that failed to limit r05-memory can't take the machine's RAM.
+BACKSTOP_BYTES = 6 * 2**30
+
+
+def _backstop():
+    resource.setrlimit(resource.RLIMIT_AS, (BACKSTOP_BYTES, BACKSTOP_BYTES))
+
+
+def verdict(case, scores):
+    """One line: the score, then 'as expected' or what is wrong (over-/under-credit, ungradable)."""
+    if scores is None:
+        return "ungradable" + (" (as expected)" if case.ungradable else " (MUST be graded)")
+    total = sum(scores.values())
+    problems = case.problems(scores)
+    return f"{total:g}/{case.max_score:g} " + ("as expected" if not problems else "— " + "; ".join(problems))
+
+
+def dump(name, data):
+    ARTIFACTS.mkdir(exist_ok=True)
+    (ARTIFACTS / f"hostile-{name}.json").write_text(json.dumps(data, indent=1) + "\n")
+
+
+def corpus_for(dest, layout, course, out):
+    cases = build_corpus(dest, LESSON, layout=layout, course=course, out=out)
+    if layout == "flat":
+        cases += build_corpus(dest, EXTRA[0], layout=layout, course=course, out=out, cases=EXTRA[1])
+    return cases
+
+
+# --- grade-all ---------------------------------------------------------------------------------------
+
+def test_grade_all_grades_the_hostile_corpus_exactly(tmp_path):
+    subs, out = tmp_path / "submissions", tmp_path / "out"
+    cases = corpus_for(subs, "flat", REPO, out)
+    assert len({c.path for c in cases}) == len(cases)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade-all", str(subs), "--out", str(out), "--course", str(REPO),
+         "--workers", "2", "--timeout", str(TIMEOUT), "--force"],
+        cwd=tmp_path, env=tool_env(), capture_output=True, text=True, timeout=900, preexec_fn=_backstop)
+    print(done.stderr[-3000:])
+    assert done.returncode == 1, f"exit {done.returncode} (1: some submissions are ungradable)\n{done.stderr[-5000:]}"
+    assert "Traceback" not in done.stderr, done.stderr[-5000:]
+
+    records = {}
+    for path in out.glob("*/*.json"):
+        record = json.loads(path.read_text())
+        records[Path(record["submission"]).name] = record
+    failures, observed = [], {}
+    for case in cases:
+        record = records.get(case.path.name)
+        if record is None:
+            failures.append(f"{case.student} ({case.lesson}): no result JSON")
+            continue
+        where = f"{case.student} ({case.lesson})"
+        if record.get("flagged"):
+            scores = None
+            if record.get("score") != 0 or not record.get("reason") or record.get("tests"):
+                failures.append(f"{where}: ungradable, but score {record.get('score')}, "
+                                f"reason {record.get('reason')!r}, tests {record.get('tests')}")
+        else:
+            scores = {t["name"]: float(t["score"]) for t in record["tests"]}
+            if record["score"] != sum(scores.values()) or record["max_score"] != case.max_score:
+                failures.append(f"{where}: score {record['score']}/{record['max_score']} "
+                                f"(tests say {sum(scores.values())}, the lesson {case.max_score})")
+        if "forged" in record or record.get("score") == 999:
+            failures.append(f"{where}: the result JSON is forged: {record}")
+        failures += [f"{where}: {p}" for p in case.problems(scores)]
+        failures += [f"{where}: side effect: {p}" for p in case.side_effects()]
+        observed[f"{case.student} ({case.lesson})"] = {
+            "scores": scores, "reason": record.get("reason", ""), "verdict": verdict(case, scores),
+            "outputs": {t["name"]: t.get("output", "")[:200] for t in record.get("tests", [])}}
+
+    # Nothing planted anywhere, and no forged line in the course-wide CSV.
+    planted = [str(p) for p in list(out.rglob("*INJECTED*")) + list(subs.rglob("*INJECTED*"))]
+    failures += [f"planted file: {p}" for p in planted]
+    grades = (out / "grades.csv").read_text()
+    if "999" in grades:
+        failures.append(f"grades.csv holds a forged line:\n{grades}")
+    control = records.get(f"{CONTROL}_{LESSON}.ipynb")
+    assert control and control["score"] == control["max_score"] > 0, control
+
+    dump("grade-all", observed)
+    print("\ngrade-all on the hostile corpus:")
+    for name, row in observed.items():
+        print(f"  {name:<42} {row['verdict']}" + (f"  [{row['reason']}]" if row["reason"] else ""))
+    assert not failures, "\n".join(failures)
+
+
+# --- nbgrader autograde --------------------------------------------------------------------------------
+
+def nbgrader_failures(log):
+    """{student: the exception that stopped nbgrader} from autograde's log."""
+    failed = {}
+    lines = log.splitlines()
+    for i, line in enumerate(lines):
+        m = re.search(r"There was an error processing assignment: .*/submitted/([^/]+)/", line)
+        if not m:
+            continue
+        block = []
+        for follow in lines[i + 1:]:
+            if follow.startswith("[") and block:
+                break
+            block.append(follow)
+        errors = [b.strip() for b in block if re.match(r"\s*[\w.]+(Error|Exception|Exit)\b:?", b)]
+        failed[m.group(1)] = errors[-1][:160] if errors else "error"
+    for m in re.finditer(r"error processing assignment '[^']+' for student '([^']+)'", log):
+        failed.setdefault(m.group(1), "error")
+    return failed
+
+
+def gradebook_scores(course, lesson):
+    """{student: {grade_id: score}} of every submission in the course's gradebook."""
+    from nbgrader.api import Gradebook
+
+    found = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        for sub in gb.assignment_submissions(lesson):
+            notebook = next((n for n in sub.notebooks if n.name == lesson), None)
+            if notebook is not None:
+                found[sub.student.id] = {g.name: float(g.score or 0) for g in notebook.grades}
+    return found
+
+
+def test_nbgrader_autograde_survives_the_hostile_corpus(tmp_path):
+    course = tmp_path / "course"
+    (course / "source").mkdir(parents=True)
+    shutil.copy(REPO / "nbgrader_config.py", course)
+    shutil.copytree(REPO / "source" / LESSON, course / "source" / LESSON)
+    env = tool_env()
+    nbgrader = lambda *args, **kw: subprocess.run(["nbgrader", *args], cwd=course, env=env, capture_output=True,
+                                                  text=True, **kw)
+    made = nbgrader("generate_assignment", LESSON, "--force", "--log-level=WARN", timeout=300)
+    assert made.returncode == 0, made.stderr
+    cases = corpus_for(course / "submitted", "nbgrader", course, course / "autograded")
+
+    # Every student in one batch, as an instructor runs it; the cell timeout lowered from 60 s.
+    done = nbgrader("autograde", LESSON, "--force", f"--Execute.timeout={TIMEOUT}",
+                    timeout=1200, preexec_fn=_backstop)
+    log = done.stdout + done.stderr
+    failed = nbgrader_failures(log)
+    graded = gradebook_scores(course, LESSON)
+
+    observed, table = {}, []
+    for case in cases:
+        scores = graded.get(case.student)
+        outcome = "graded" if case.student not in failed else f"failed: {failed[case.student]}"
+        if case.student in failed:
+            row = f"not graded ({failed[case.student]})"
+            if scores is not None:
+                row += f"; gradebook {sum(scores.values()):g}/{case.max_score:g}"
+        elif scores is None:
+            row = "no gradebook entry"
+        else:
+            row = verdict(case, scores)
+        effects = case.side_effects()
+        if effects:
+            row += "; side effects: " + "; ".join(effects).replace(f"{tmp_path}/", "")
+        if any(case.path in other.must_not_change and other.side_effects() for other in cases):
+            row += "; its notebook was rewritten by another student's code before grading"
+        observed[case.student] = {"outcome": outcome, "scores": scores, "verdict": row}
+        table.append(f"  {case.student:<26} {row}")
+    dump("nbgrader", {"returncode": done.returncode, "cases": observed})
+    print(f"\nnbgrader autograde on the hostile corpus (exit {done.returncode}):")
+    print("\n".join(table))
+
+    # The batch survives: it ends, and every student is either in the gradebook or named in an error.
+    students = {c.student for c in cases}
+    missing = sorted(s for s in students if s not in graded and s not in failed)
+    assert not missing, f"nbgrader neither graded nor failed: {missing}\n{log[-5000:]}"
+    # It ended in its own way: 0, or 1 after listing the students it could not grade.
+    assert done.returncode == 0 or (done.returncode == 1 and failed and re.search(
+        r"error processing assignment '[^']+' for student", log)), log[-5000:]
+    assert CONTROL not in failed and sum(graded[CONTROL].values()) == len(graded[CONTROL]) > 0
+    last = max(students)  # students are graded in order: the last one too, after every failure
+    assert last in graded or last in failed
+
+
+# --- the combined table (docs/hostile-corpus.md) -----------------------------------------------------------
+
+def combined_table():
+    from corpus import CASE_NAMES  # noqa: F401 (order of the rows)
+
+    ours = json.loads((ARTIFACTS / "hostile-grade-all.json").read_text())
+    theirs = json.loads((ARTIFACTS / "hostile-nbgrader.json").read_text())["cases"]
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        cases = build_corpus(Path(tmp) / "s", LESSON)
+        cases += build_corpus(Path(tmp) / "s", EXTRA[0], cases=EXTRA[1])
+    rows = ["| case | attack | expected | `grade-all` | `nbgrader autograde` |", "|---|---|---|---|---|"]
+    for c in cases:
+        key = f"{c.student} ({c.lesson})"
+        mine = ours.get(key, {}).get("verdict", "not run")
+        nbg = theirs.get(c.student, {}).get("verdict", "not run") if c.lesson == LESSON else "(not run)"
+        name = c.student if c.lesson == LESSON else f"{c.student} ({c.lesson})"
+        rows.append(f"| {name} | {c.attack} | {c.expectation} | {mine} | {nbg} |".replace("\n", " "))
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(combined_table())
