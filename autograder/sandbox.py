@@ -191,20 +191,31 @@ def _reachable_by_others(path):
     return bool(mode & stat.S_IROTH) and (not stat.S_ISDIR(mode) or bool(mode & stat.S_IXOTH))
 
 
-def _hide_folder(path, expose):
-    """An empty read-only tmpfs over `path`, with the folders of `expose` inside it bound back in."""
+def _tmpfs_over(path, expose, options, read_only):
+    """A fresh tmpfs over `path`, with the folders of `expose` inside it bound back in read-only.
+
+    The interpreter may live inside a folder that is covered (a venv in a clone under /tmp,
+    or under the invoking user's home): lazily imported modules must stay readable.
+    """
     inner = sorted(p for p in expose if _inside(p, path) and p != path)
     kept = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)) for p in inner if os.path.isdir(p)]
     flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
     try:
-        mount("tmpfs", path, "tmpfs", flags, "size=1m,mode=0755")
+        mount("tmpfs", path, "tmpfs", flags, options)
         for p, fd in kept:
             os.makedirs(p, 0o755, exist_ok=True)
             mount(f"/proc/self/fd/{fd}", p, None, MS_BIND | MS_REC)
-        mount(None, path, None, MS_REMOUNT | MS_RDONLY | flags, "size=1m,mode=0755")
+            mount(None, p, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+        if read_only:
+            mount(None, path, None, MS_REMOUNT | MS_RDONLY | flags, options)
     finally:
         for _, fd in kept:
             os.close(fd)
+
+
+def _hide_folder(path, expose):
+    """An empty read-only tmpfs over `path`, with the folders of `expose` inside it bound back in."""
+    _tmpfs_over(path, expose, "size=1m,mode=0755", read_only=True)
 
 
 def _hide_file(path):
@@ -252,8 +263,8 @@ def enter(config, keep_fd):
         _try(active, "read_only_filesystem", read_only_tree)  # writable: only the private tmpfs below
         for path, options in PRIVATE_TMP:
             if os.path.isdir(path):
-                ok = _try(active, "private_tmp", lambda: mount("tmpfs", path, "tmpfs",
-                                                               MS_NOSUID | MS_NODEV | MS_NOEXEC, options))
+                ok = _try(active, "private_tmp",
+                          lambda: _tmpfs_over(path, config["expose"], options, read_only=False))
                 tmp_ok = tmp_ok or (ok and path == "/tmp")
         if os.getpid() == 1:
             _try(active, "private_proc", lambda: mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC))

@@ -402,3 +402,33 @@ def test_names_read_finds_answers_only():
     src = "check(answer_q1, 'x')\n### BEGIN HIDDEN TESTS\nexpect_shape('x', answer_q1, (1,))\nanswer_digest\n"
     assert answers.names_read(src, exclude={"answer_digest"}) == ["answer_q1"]
     assert answers.names_read("this is not python (") == []
+
+
+@pytest.mark.skipif(not ROOT, reason="mount namespaces need root")
+def test_covered_folders_keep_the_interpreter_folders_inside_them_readable(tmp_path):
+    # CI may clone the course (and its .venv) under /tmp, which the child covers with a private tmpfs.
+    from autograder import sandbox
+
+    covered = tmp_path / "clone"
+    (covered / ".venv" / "lib").mkdir(parents=True)
+    (covered / ".venv" / "lib" / "module.py").write_text("x = 1\n")
+    (covered / "source").mkdir()
+    (covered / "source" / "secret.ipynb").write_text("hidden tests")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the child reports through the pipe
+        status = "fail"
+        try:
+            sandbox.unshare(sandbox.CLONE_NEWNS)
+            sandbox.mount(None, "/", None, sandbox.MS_REC | sandbox.MS_PRIVATE)
+            sandbox._tmpfs_over(str(covered), [str(covered / ".venv")], "size=1m,mode=1777", read_only=False)
+            visible = (covered / ".venv" / "lib" / "module.py").read_text() == "x = 1\n"
+            hidden = not (covered / "source").exists()
+            status = f"{visible} {hidden}"
+        finally:
+            os.write(write, status.encode())
+            os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    assert os.read(read, 100).decode() == "True True"
+    assert (covered / "source" / "secret.ipynb").exists(), "the host's view must not change"
