@@ -232,7 +232,7 @@ def test_hostile_submission_loses_only_what_it_attacked(zips, tmp_path):
     assert "forged" not in text
     scores = graded(results)
     tests = {t["name"]: t for t in results["tests"]}
-    assert scores["q1_test"] == (0.0, 1.0) and "not a Anything" in tests["q1_test (self-check)"]["output"]
+    assert scores["q1_test"] == (0.0, 1.0) and "type is Anything" in tests["q1_test (self-check)"]["output"]
     assert scores["q2_test"] == (0.0, 1.0) and "answer_q2" in tests["q2_test (self-check)"]["output"]
     others = {name: s for name, s in scores.items() if name not in ("q1_test", "q2_test", "q3_test")}
     assert others and all(score == max_score for score, max_score in others.values())
