@@ -24,14 +24,21 @@ from . import DEFAULT_TIMEOUT
 from .errors import ExecutionError, GraderError
 
 
-def _positive(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be at least 1 second")
-    return value
+def _whole_number(of="", least="1"):
+    """An argparse type: a whole number of at least 1; `of` and `least` word its errors."""
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a whole number{of}: {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"must be at least {least}")
+        return value
+    return parse
+
+
+_positive = _whole_number(" of seconds", "1 second")
+_count = _whole_number()
 
 
 def parser():
@@ -63,16 +70,6 @@ def parser():
 
     gradescope.add_commands(commands, _positive)
     return p
-
-
-def _count(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be at least 1")
-    return value
 
 
 @contextlib.contextmanager

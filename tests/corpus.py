@@ -378,6 +378,12 @@ CASE_NAMES = (
 )
 
 
+def lying_class(name, base, extra=""):
+    """Source of a class derived from `base` that claims to equal anything (the generic cheat)."""
+    return (f"class {name}({base}):\n    def __eq__(self, other):\n        return True\n"
+            f"    def __ne__(self, other):\n        return False\n    __hash__ = {base}.__hash__\n{extra}")
+
+
 def build_corpus(dest, lesson="02_shapes", *, layout="flat", course=REPO, out=None, cases=None):
     """Write the corpus for `lesson` under `dest`; return its [Case].
 
@@ -551,29 +557,22 @@ def build_corpus(dest, lesson="02_shapes", *, layout="flat", course=REPO, out=No
 
         # --- answers that lie about equality
         elif name == "e01-equals-anything":
-            set_answer(nb, first, "class Anything:\n    def __eq__(self, other):\n        return True\n"
-                                  "    def __ne__(self, other):\n        return False\n    __hash__ = object.__hash__\n"
-                                  f"answer_q{first.n} = Anything()")
+            set_answer(nb, first, lying_class("Anything", "object") + f"answer_q{first.n} = Anything()")
             emit(name, f"q{first.n}: an object equal to anything", f"{first.test_id} 0, the rest full",
                  nb, zero={first.test_id})
         elif name == "e02-tuple-subclass":
-            set_answer(nb, second, "class Shape(tuple):\n    def __eq__(self, other):\n        return True\n"
-                                   "    def __ne__(self, other):\n        return False\n    __hash__ = tuple.__hash__\n"
-                                   f"answer_q{second.n} = Shape((99, 99, 99))")
+            set_answer(nb, second, lying_class("Shape", "tuple") + f"answer_q{second.n} = Shape((99, 99, 99))")
             emit(name, f"q{second.n}: a tuple subclass (wrong items) whose __eq__ says True",
                  f"{second.test_id} 0, the rest full", nb, zero={second.test_id})
         elif name == "e03-int-subclass":
-            set_answer(nb, first, "class Dim(int):\n    def __eq__(self, other):\n        return True\n"
-                                  "    def __ne__(self, other):\n        return False\n    __hash__ = int.__hash__\n"
-                                  f"answer_q{first.n} = (Dim(99), Dim(99), Dim(99))")
+            set_answer(nb, first, lying_class("Dim", "int") + f"answer_q{first.n} = (Dim(99), Dim(99), Dim(99))")
             emit(name, f"q{first.n}: a tuple of int subclasses (wrong values) whose __eq__ says True",
                  f"{first.test_id} 0, the rest full", nb, zero={first.test_id})
         elif name == "e04-str-subclass":
             e = choice or first
-            set_answer(nb, e, "class Letter(str):\n    def __eq__(self, other):\n        return True\n"
-                              "    def __ne__(self, other):\n        return False\n    __hash__ = str.__hash__\n"
-                              "    def upper(self):\n        return self\n    def strip(self, *a):\n        return self\n"
-                              f"answer_q{e.n} = Letter('Z')")
+            set_answer(nb, e, lying_class("Letter", "str", "    def upper(self):\n        return self\n"
+                                                            "    def strip(self, *a):\n        return self\n")
+                       + f"answer_q{e.n} = Letter('Z')")
             emit(name, f"q{e.n}: a str subclass ('Z') whose __eq__, strip and upper lie",
                  f"{e.test_id} 0, the rest full", nb, zero={e.test_id})
 
