@@ -6,22 +6,46 @@ BIN    := $(abspath $(VENV))/bin
 export PATH := $(BIN):$(PATH)
 ASSIGNMENTS := $(notdir $(wildcard source/*))
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root,)
+# torch: PyPI's Linux wheel bundles CUDA (several GB). On Linux `make setup` takes the CPU build
+# from PyTorch's CPU index instead; `make setup TORCH=cuda` keeps PyPI's build, for a GPU machine.
+# Where that index can't be reached, pip takes any other source of the same CPU build it knows of
+# (a local wheel, a mirror in pip.conf). torch's own dependencies come from PyPI with the rest.
+TORCH ?= cpu
+TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
+TORCH_VERSION := $(shell sed -n 's/^torch==\([0-9.]*\).*/\1/p' requirements.txt)
+# Extra flags for `jupyter lab` (the tests pass --no-browser, a port and a token).
+LAB_FLAGS ?=
 
-.PHONY: setup lab test release check-release student-edition benchmarks clean
+.PHONY: setup torch lab test test-fast release check-release student-edition benchmarks clean
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(MAKE) --no-print-directory torch
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
+torch:
+	@if [ "$(TORCH)" = cpu ] && [ "$$(uname -s)" = Linux ]; then \
+	  echo "torch $(TORCH_VERSION): the CPU build, from $(TORCH_CPU_INDEX) (make setup TORCH=cuda for PyPI's CUDA build)"; \
+	  $(BIN)/python -m pip install --quiet --retries 1 --no-deps --extra-index-url $(TORCH_CPU_INDEX) "torch==$(TORCH_VERSION)+cpu"; \
+	else \
+	  $(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"; \
+	fi
+
+# The course root is served, so the start page's links to release/ work; the start page opens first.
 lab: setup
-	$(BIN)/jupyter lab $(ROOT_FLAG) notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=$(CURDIR) $(LAB_FLAGS) notebooks/00_start_here.ipynb
 
 test: setup
 	$(BIN)/python -m pytest
+
+# Everything but the slow tests (browser, standalone venvs, nbgrader on the hostile corpus).
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow"
 
 # Regenerate the generated cells in source/, then release/ with nbgrader.
 release: setup

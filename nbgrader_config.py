@@ -36,8 +36,10 @@ c.LimitOutput.max_traceback = 30
 _steps = Autograde.class_traits()["autograde_preprocessors"].default()
 c.Autograde.autograde_preprocessors = [PLUGINS + "CourseExecute" if step is Execute else step for step in _steps]
 
-# Feedback: nbgrader's own steps (GetGrades, CSSHTMLHeaderPreprocessor), then no hidden tests, no tracebacks.
+# Feedback: nbgrader's own steps (GetGrades, CSSHTMLHeaderPreprocessor), then no hidden tests, no tracebacks,
+# and "Not answered" where a test failed only because its answer was never defined.
 c.GenerateFeedback.preprocessors = GenerateFeedback.class_traits()["preprocessors"].default() + [
     PLUGINS + "HideHiddenTests",
     PLUGINS + "ErrorsWithoutTracebacks",
+    PLUGINS + "NotAnsweredErrors",
 ]

@@ -54,6 +54,8 @@ def _make_encoder():
     type_, tuple_, list_, int_, float_, bool_, str_, dict_ = type, tuple, list, int, float, bool, str, dict
     none_type, ellipsis_type = type(None), type(...)
     size_type, lstm_type, param_type, tensor_type = torch.Size, nn.LSTM, nn.Parameter, torch.Tensor
+    module_type = nn.Module
+    type_mro = type.__dict__["__mro__"].__get__
     len_, range_ = len, range
     tuple_get, list_get = tuple.__getitem__, list.__getitem__
     dict_items, dict_get = dict.items, dict.get
@@ -131,6 +133,10 @@ def _make_encoder():
             return items(value, "size", tuple_get, depth)
         if kind is lstm_type:
             return lstm(value)
+        if kind is tensor_type or kind is param_type:
+            return tensor(value)
+        if module_type in type_mro(kind):
+            return {"t": "module", "name": type_name(kind)[:MAX_NAME]}
         return other(value)
 
     return encode
@@ -148,17 +154,103 @@ def encode_name(namespace, name):
 _dict_get, _ABSENT = dict.get, object()
 
 
+# --- display: short, safe text of an answer for feedback and reports ---------------------------------
+
+MAX_SHOWN_ITEMS = 8       # sizes of a shape shown; a longer one is only counted
+MAX_SHOWN_INT = 10 ** 6   # larger numbers are not shown: feedback is no channel for data
+
+
+def _identifier(name):
+    return name if isinstance(name, str) and len(name) <= 30 and name.isidentifier() else None
+
+
+def _shown_int(data):
+    return type(data) is dict and data.get("t") == "int" and type(data.get("v")) is int \
+        and abs(data["v"]) < MAX_SHOWN_INT
+
+
+def _shown_value(data):
+    """Plain text of one encoded value: only ints, letters, shapes and layer settings are spelled out."""
+    t = data.get("t") if type(data) is dict else None
+    if t in ("none", "ellipsis"):
+        return "None" if t == "none" else "..."
+    if t == "bool":
+        return repr(data.get("v") is True)
+    if t == "int":
+        return str(data["v"]) if _shown_int(data) else "a large int"
+    if t == "float":
+        return "a float"
+    if t == "str":
+        text = data.get("v") if type(data.get("v")) is str else ""
+        letter = text.strip().strip("()[].'\" ").upper()
+        if len(letter) == 1 and "A" <= letter <= "Z":
+            return repr(text.strip()) if len(text) <= 8 else repr(letter)
+        return f"a string of {len(text)} characters"
+    if t in ("tuple", "list", "size"):
+        items = data.get("items") if type(data.get("items")) is list else []
+        kind = {"tuple": "tuple", "list": "list", "size": "torch.Size"}[t]
+        if len(items) <= MAX_SHOWN_ITEMS and all(_shown_int(i) for i in items):
+            inner = ", ".join(str(i["v"]) for i in items)
+            shown = f"({inner},)" if len(items) == 1 else f"({inner})"
+            return {"tuple": shown, "list": f"[{inner}]", "size": f"torch.Size([{inner}])"}[t]
+        return f"a {kind} of {len(items)} items"
+    if t == "tensor":
+        shape = data.get("shape") if type(data.get("shape")) is list else []
+        if len(shape) <= MAX_SHOWN_ITEMS and all(type(n) is int and 0 <= n < MAX_SHOWN_INT for n in shape):
+            return f"a tensor of shape ({', '.join(map(str, shape))}{',' if len(shape) == 1 else ''})"
+        return "a tensor"
+    if t == "lstm":
+        return _shown_lstm(data)
+    if t in ("module", "other"):
+        name = _identifier(data.get("name"))
+        return f"an object of type {name}" if name else "an object"
+    return "an answer the grader could not read"
+
+
+def _shown_lstm(data):
+    config = data.get("config") if type(data.get("config")) is dict else {}
+    values = {}
+    for key, value in config.items():
+        if type(value) is not dict or key not in LSTM_CONFIG:
+            continue
+        if _shown_int(value) or value.get("t") == "bool":
+            values[key] = _shown_value(value)
+        elif value.get("t") == "float":
+            try:
+                number = float(value.get("v"))
+            except (TypeError, ValueError):
+                continue
+            values[key] = f"{number:g}" if 0 <= number <= 1 else "a float"
+    if "input_size" not in values or "hidden_size" not in values:
+        return "an nn.LSTM layer"
+    defaults = {"num_layers": "1", "bias": "True", "batch_first": "False", "dropout": "0",
+                "bidirectional": "False", "proj_size": "0"}
+    args = [values["input_size"], values["hidden_size"]]
+    args += [f"{k}={values[k]}" for k in LSTM_CONFIG[2:] if k in values and values[k] != defaults[k]]
+    return f"nn.LSTM({', '.join(args)})"
+
+
+def display(encoded):
+    """The answers one test read ({name: encode data}) as one short line; "" when none was given."""
+    given = {name: data for name, data in sorted(encoded.items()) if data != MISSING}
+    if not given:
+        return ""
+    if len(given) == 1:
+        return _shown_value(next(iter(given.values())))
+    return "; ".join(f"{name} = {_shown_value(data)}" for name, data in given.items())
+
+
 # --- decode: runs in the judge ---------------------------------------------------------------------
 
 class Malformed(Exception):
     """The data is not what encode() produces."""
 
 
-def _fresh_instance(name):
+def _fresh_instance(name, base=object):
     if not isinstance(name, str) or not name:
         raise Malformed("a type name must be a non-empty string")
     name = name[:MAX_NAME].replace("\x00", "?")
-    return type(name, (), {"__module__": "__main__"})()
+    return type(name, (base,), {"__module__": "__main__"})()
 
 
 def _field(data, key, kind):
@@ -212,6 +304,13 @@ def decode(data, depth=0):
             raise Malformed("not a valid torch.Size") from None
     if t == "other":
         return _fresh_instance(data.get("name"))
+    if t == "module":
+        return _fresh_instance(data.get("name"), nn.Module)
+    if t == "tensor":  # only its type matters to the checks: an empty tensor on "meta" holds no data
+        shape = _field(data, "shape", list)
+        if len(shape) > 8 or not all(type(n) is int and 0 <= n < 2 ** 40 for n in shape):
+            raise Malformed("a tensor shape holds at most 8 sizes")
+        return torch.empty(shape, device="meta")
     if t == "lstm":
         return _decode_lstm(data, depth)
     raise Malformed(f"unknown kind {t!r}")

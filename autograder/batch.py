@@ -51,17 +51,21 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from . import DEFAULT_TIMEOUT, course, outputs
 from .errors import GraderError
 
 log = logging.getLogger("autograder.batch")
 
-CACHE_VERSION = "1"  # bump when what is graded or written for a submission changes
+CACHE_VERSION = "2"  # bump when what is graded or written for a submission changes
 MAX_SUBMISSION_BYTES = 50 * 2**20
 IGNORED_NAMES = {"timestamp.txt", "thumbs.db", "desktop.ini", "__macosx", ".ipynb_checkpoints", "__pycache__"}
 UNKNOWN_ASSIGNMENT = "unknown"
 GRADER_FAILED = "GraderError:"  # how engine.failed_results starts every test's output
+# A record's "status": graded, graded but flagged for a look, not gradable, or the grader failed on it.
+GRADED, FLAGGED, UNGRADABLE, GRADER_FAILED_STATUS = "graded", "flagged", "ungradable", "grader failed"
+NO_STUDENT_ID = "its file name holds no student id (only the assignment and copy marks): rename it after the student"
 
 
 @dataclass
@@ -77,10 +81,16 @@ class Submission:
     reason: str = ""  # why it can't be graded ("" = gradable as far as known)
     cached: dict = None  # the result record in OUT when its key is this submission's
     ignored: list = field(default_factory=list)  # other files for the same student and assignment
+    forced: bool = False  # the assignment was given (--assignment): the notebook's cells can't overrule it
+    flags: list = field(default_factory=list)  # graded, but worth a look: why (a renamed notebook, no student id)
 
     @property
     def flagged(self):
-        return bool(self.reason) or bool(self.cached and self.cached.get("flagged"))
+        return bool(self.reason or self.flags) or bool(self.cached and self.cached.get("flagged"))
+
+    @property
+    def ungradable(self):
+        return bool(self.reason) or bool(self.cached and self.cached.get("status") in (UNGRADABLE, GRADER_FAILED_STATUS))
 
 
 # --- discovery ---------------------------------------------------------------------------------------
@@ -118,8 +128,14 @@ def _stem(filename):
     return stem[:-4] if stem.lower().endswith(".tar") else stem
 
 
+class FlatName(NamedTuple):
+    student: str
+    assignment: str  # or None
+    id_found: bool   # False: nothing but the assignment and copy marks; the id is the whole stem
+
+
 def parse_flat_name(filename, names, assignment=None):
-    """(student id, assignment or None) of a file in a flat folder (see the module's docstring)."""
+    """FlatName(student id, assignment or None, id_found) of a file in a flat folder (see the module's docstring)."""
     stem = _stem(filename)
     low = stem.lower()
     found = None
@@ -144,7 +160,7 @@ def parse_flat_name(filename, names, assignment=None):
         if piece:
             cleaned.append(piece)
     student = "_".join(cleaned) or stem.strip() or filename
-    return student, (found[0] if found else None)
+    return FlatName(student, found[0] if found else None, bool(cleaned))
 
 
 def _timestamp(folder):
@@ -167,19 +183,20 @@ def discover(root, names, assignment=None, exclude=()):
     by_lower = {name.lower(): name for name in names}
     found = []
 
-    def add(path, student, hint, timestamp=""):
+    def add(path, student, hint, timestamp="", flags=()):
         try:
             mtime = path.lstat().st_mtime
         except OSError:
             mtime = 0.0
-        found.append(Submission(path, student, hint, timestamp, mtime))
+        found.append(Submission(path, student, hint, timestamp, mtime, forced=assignment is not None,
+                                flags=list(flags)))
 
     for entry in _entries(root):
         if entry.resolve() in excluded:
             continue
         if not _is_dir(entry):
-            student, hint = parse_flat_name(entry.name, names, assignment)
-            add(entry, student, hint)
+            student, hint, id_found = parse_flat_name(entry.name, names, assignment)
+            add(entry, student, hint, flags=() if id_found else [NO_STUDENT_ID])
             continue
         student = entry.name
         for sub in _entries(entry):
@@ -334,13 +351,16 @@ def prepare_all(subs, assignments, out, force=False, engine=""):
         if sub.cached is not None or sub.reason:
             continue
         try:
-            sub.job = pipeline.prepare(sub.path, assignments.root, sub.assignment)
+            sub.job = pipeline.prepare(sub.path, assignments.root, sub.assignment if sub.forced else None,
+                                       assignments.sources(), named=None if sub.forced else sub.assignment)
         except GraderError as err:
             sub.reason = str(err)
         except Exception as err:  # one odd file must not stop the batch
             log.debug("preparing %s failed", sub.path, exc_info=True)
             sub.reason = f"{sub.path.name} could not be read as a submission ({type(err).__name__})"
         if sub.job is not None:
+            if sub.job.note:
+                sub.flags.append(sub.job.note)
             if sub.job.assignment == sub.assignment:
                 continue
             sub.assignment = sub.job.assignment  # found by pipeline.prepare from the notebook's cells
@@ -353,7 +373,7 @@ def prepare_all(subs, assignments, out, force=False, engine=""):
 
 def _rank(sub):
     exact = sub.path.name.lower() == f"{(sub.assignment or '').lower()}.ipynb"
-    return (not sub.flagged, exact, sub.mtime, sub.path.name)
+    return (not sub.ungradable, exact, sub.mtime, sub.path.name)
 
 
 def choose(subs):
@@ -392,9 +412,11 @@ def _safe_tests(results, graded):
 
 
 def make_record(sub, assignments, results=None):
+    status = GRADED
     if results is None:
         max_score = assignments.info(sub.assignment)["max_score"] if sub.assignment in assignments.paths else 0.0
         record = {"score": 0.0, "max_score": float(max_score), "output": f"Not graded: {sub.reason}", "tests": []}
+        status = UNGRADABLE
     else:
         tests = _safe_tests(results, sub.job.graded)
         record = {"score": float(sum(t["score"] for t in tests)),
@@ -404,9 +426,14 @@ def make_record(sub, assignments, results=None):
             # so the next run grades it again.
             sub.reason = tests[0]["output"][len(GRADER_FAILED):].strip()
             sub.key = ""
+            status = GRADER_FAILED_STATUS
+        elif sub.flags:
+            status = FLAGGED
+    reason = sub.reason or "; ".join(sub.flags)
     record.update(student=sub.student, assignment=sub.assignment or "", submission=str(sub.path),
-                  flagged=bool(sub.reason), reason=sub.reason, timestamp=sub.timestamp, key=sub.key,
-                  ignored=sub.ignored, graded_at=time.strftime("%Y-%m-%d %H:%M:%S %z"))
+                  status=status, flagged=status != GRADED, reason=reason, flags=list(sub.flags),
+                  timestamp=sub.timestamp, key=sub.key, ignored=sub.ignored,
+                  graded_at=time.strftime("%Y-%m-%d %H:%M:%S %z"))
     return record
 
 
@@ -462,21 +489,39 @@ class Progress:
 
 @dataclass
 class Summary:
+    """What a run did; every submission is in exactly one of graded, cached and ungradable."""
+
     submissions: int = 0
-    graded: int = 0
-    cached: int = 0
-    ungradable: int = 0
+    graded: int = 0          # graded by this run (grader failures included: see failed)
+    cached: int = 0          # unchanged since a previous run: its result is kept
+    ungradable: int = 0      # not gradable (not a notebook, no assignment ...), found by this run
+    cached_ungradable: int = 0  # of the cached ones, results that say "ungradable" or "grader failed"
+    failed: int = 0          # of the graded ones, those the grader itself failed on
+    flagged: int = 0         # of the graded ones, those worth a look (flagged.csv says why)
     ignored: int = 0
     wall: float = 0.0
     interrupted: bool = False
 
+    @property
+    def any_ungradable(self):
+        return bool(self.ungradable or self.cached_ungradable or self.failed)
+
     def line(self):
-        rate = self.graded / self.wall if self.wall > 0 else 0.0
-        text = (f"{self.submissions} submission(s): {self.graded} graded, {self.cached} skipped (cached), "
-                f"{self.ungradable} ungradable")
+        parts = [f"{self.graded} graded"]
+        if self.failed:
+            parts.append(f"{self.failed} of them failed by the grader (rerun to retry)")
+        if self.flagged:
+            parts.append(f"{self.flagged} of them flagged (see flagged.csv)")
+        if self.cached:
+            parts.append(f"{self.cached} unchanged and skipped"
+                         + (f" ({self.cached_ungradable} of them ungradable)" if self.cached_ungradable else ""))
+        parts.append(f"{self.ungradable} ungradable")
         if self.ignored:
-            text += f", {self.ignored} duplicate file(s) not graded"
-        return text + f"; {self.wall:.1f} s wall, {rate:.2f} submissions/s graded"
+            parts.append(f"{self.ignored} duplicate file(s) not graded")
+        text = f"{self.submissions} submission(s): " + ", ".join(parts) + f"; {self.wall:.1f} s wall"
+        if self.graded and self.wall > 0:
+            text += f", {self.wall / self.graded:.2f} s per graded submission"
+        return text
 
 
 def default_workers():
@@ -504,6 +549,9 @@ def grade_all(directory, out, course_dir=None, assignment=None, workers=None, ti
     outputs.remove_stale_temp_files(out)
 
     subs = discover(directory, assignments.names, assignment, exclude=[out])
+    if not subs:
+        raise GraderError(f"no submissions found in {directory}: expected DIR/<student>/<assignment>/*.ipynb "
+                          "or notebooks named after the students, such as alice_01_syntax.ipynb")
     engine = engine_version()
     prepare_all(subs, assignments, out, force=force, engine=engine)
     chosen = choose(subs)
@@ -511,13 +559,16 @@ def grade_all(directory, out, course_dir=None, assignment=None, workers=None, ti
     for sub in chosen:
         if sub.cached is not None:
             summary.cached += 1
+            summary.cached_ungradable += sub.ungradable
         elif sub.reason:
             write_record(out, sub, make_record(sub, assignments))
-        if sub.flagged:
             summary.ungradable += 1
-            log.warning("ungradable: %s: %s", sub.path, sub.reason or sub.cached.get("reason"))
+            log.warning("ungradable: %s: %s", sub.path, sub.reason)
+        if sub.cached is None and sub.flags and not sub.reason:
+            for flag in sub.flags:
+                log.warning("flagged: %s: %s", sub.path, flag)
     todo = [sub for sub in chosen if sub.job is not None and sub.cached is None]
-    log.info("%d submission(s) found in %s: %d to grade, %d cached, %d ungradable",
+    log.info("%d submission(s) found in %s: %d to grade, %d unchanged, %d ungradable",
              len(chosen), directory, len(todo), summary.cached, summary.ungradable)
     try:
         if todo:
@@ -540,6 +591,7 @@ def grade_all(directory, out, course_dir=None, assignment=None, workers=None, ti
 
 
 def _run_engine(todo, assignments, out, directory, workers, timeout, summary, stream):
+    from . import selftest
     from .engine import Engine
 
     by_path = {str(sub.job.path): sub for sub in todo}
@@ -547,14 +599,17 @@ def _run_engine(todo, assignments, out, directory, workers, timeout, summary, st
     progress = Progress(len(todo), stream)
     try:
         with Engine(workers=min(workers, len(todo)), timeout=timeout, hide=[directory, out]) as engine:
+            selftest.run(engine, assignments.root, selftest.checks_source(*assignments.sources().values()))
             for job, results in engine.grade_all([sub.job for sub in todo]):
                 sub = by_id.get(id(job)) or by_path[str(job.path)]
                 record = make_record(sub, assignments, results)
                 write_record(out, sub, record)
                 summary.graded += 1
-                if record["flagged"]:
-                    summary.ungradable += 1
+                if record["status"] == GRADER_FAILED_STATUS:
+                    summary.failed += 1
                     log.warning("grader failure: %s: %s (rerun to grade it again)", sub.path, sub.reason)
+                elif record["status"] == FLAGGED:
+                    summary.flagged += 1
                 progress.advance(f"{sub.student}/{sub.assignment}: {record['score']:g}/{record['max_score']:g}")
     finally:
         progress.close()

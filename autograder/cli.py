@@ -92,12 +92,23 @@ def grade(args):
 
     if args.json:
         with _stdout_reserved() as out:
-            _, results = pipeline.grade(args.notebook, args.course, args.assignment, args.timeout)
-            out.write(report.to_json(results) + "\n")
+            job, results = pipeline.grade(args.notebook, args.course, args.assignment, args.timeout)
+            out.write(report.to_json(results, _extra(job)) + "\n")
     else:
         job, results = pipeline.grade(args.notebook, args.course, args.assignment, args.timeout)
-        print(report.table(results, f"{job.path.name} graded as {job.assignment}"))
+        notes = [f"Note: {job.note}"] if job.note else []
+        print(report.table(results, f"{job.path.name} graded as {job.assignment}", notes=notes))
     return 0
+
+
+def _extra(job):
+    """What Gradescope keeps for instructors only (results.json's extra_data)."""
+    extra = {"assignment": job.assignment}
+    if job.note:
+        extra["note"] = job.note
+    if job.protections:
+        extra["protections"] = job.protections
+    return extra
 
 
 def grade_all(args):
@@ -108,7 +119,7 @@ def grade_all(args):
     signal.signal(signal.SIGTERM, _interrupt)
     summary = batch.grade_all(args.directory, args.out, course_dir=args.course, assignment=args.assignment,
                               workers=args.workers, timeout=args.timeout, force=args.force)
-    return 1 if summary.ungradable else 0
+    return 1 if summary.any_ungradable else 0
 
 
 def _interrupt(signum, frame):
@@ -128,3 +139,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("autograder: interrupted", file=sys.stderr)
         return 130
+
+
+def console():
+    """The `lstm-autograder` command (pyproject.toml's [project.scripts])."""
+    sys.exit(main())

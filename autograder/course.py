@@ -132,10 +132,26 @@ def fingerprint(nb):
     return grade_ids(nb) | {("text", t) for t in texts if t}
 
 
+def overlaps(nb, sources):
+    """{assignment: how many grade_ids and cells `nb` shares with its source}."""
+    ids = fingerprint(nb)
+    return {name: len(ids & fingerprint(source)) for name, source in sources.items()}
+
+
+def distinctive_overlaps(nb, sources):
+    """{assignment: how many of its own cells `nb` holds}: text no other assignment has (its prose)."""
+    texts = {name: {t for t in fingerprint(source) if isinstance(t, tuple)} for name, source in sources.items()}
+    mine = {t for t in fingerprint(nb) if isinstance(t, tuple)}
+    found = {}
+    for name, own in texts.items():
+        others = set().union(*(t for n, t in texts.items() if n != name)) if len(texts) > 1 else set()
+        found[name] = len(mine & (own - others))
+    return found
+
+
 def assignment_from_grade_ids(nb, sources, filename="the notebook"):
     """The assignment whose source shares the most grade_ids and cells with `nb`; ties and no overlap are errors."""
-    ids = fingerprint(nb)
-    overlap = {name: len(ids & fingerprint(source)) for name, source in sources.items()}
+    overlap = overlaps(nb, sources)
     best = max(overlap.values(), default=0)
     if best == 0:
         raise GraderError(f"{filename} matches no assignment of this course "
@@ -147,18 +163,40 @@ def assignment_from_grade_ids(nb, sources, filename="the notebook"):
     return winners[0]
 
 
-def choose_assignment(path, nb, course, requested=None):
-    """(name, source notebook path) of the assignment `nb` (read from `path`) belongs to."""
+def _other_lesson(nb, name, sources):
+    """The assignment whose own cells `nb` holds more of than `name`'s, or None."""
+    own = distinctive_overlaps(nb, sources)
+    best = max(own, key=own.get)
+    return best if best != name and own[best] > own.get(name, 0) else None
+
+
+def choose_assignment(path, nb, course, requested=None, sources=None, named=None):
+    """(name, source notebook path, note) of the assignment `nb` (read from `path`) belongs to.
+
+    `note` is "" or says why the grader doubts the file is what it is named: a notebook named
+    after one assignment whose cells are another's is graded by its cells, unless the caller
+    asked for an assignment (then it is graded as asked, and the note says what it looks like).
+    `named`: the assignment the file's place names (a grade-all folder or file name), which its
+    cells may overrule like its own name. `sources`: {name: source notebook}, when read already.
+    """
     available = assignments(course)
     filename = Path(path).name
+    if requested is not None and requested not in available:
+        raise GraderError(f"unknown assignment {requested!r}; this course has: {', '.join(available)}")
+    if named is not None and named not in available:
+        named = None
+    name = requested or named or assignment_from_filename(filename, list(available))
+    if sources is None:
+        sources = {n: read_notebook(p) for n, p in available.items()}
+    if name is None:
+        name = assignment_from_grade_ids(nb, sources, filename)
+        log.info("%s: assignment %s, found from its cells", filename, name)
+        return name, available[name], ""
+    other = _other_lesson(nb, name, sources)
+    if other is None:
+        return name, available[name], ""
     if requested is not None:
-        if requested not in available:
-            raise GraderError(f"unknown assignment {requested!r}; this course has: {', '.join(available)}")
-        return requested, available[requested]
-    name = assignment_from_filename(filename, list(available))
-    if name is not None:
-        return name, available[name]
-    sources = {name: read_notebook(notebook) for name, notebook in available.items()}
-    name = assignment_from_grade_ids(nb, sources, filename)
-    log.info("%s: assignment %s, found from its cells", filename, name)
-    return name, available[name]
+        return name, available[name], (f"{filename} was graded as {name}, as asked, but its cells are "
+                                       f"{other}'s: is it the wrong notebook?")
+    return other, available[other], (f"{filename} is named like {name}, but its cells are {other}'s: "
+                                     f"graded as {other}")

@@ -353,7 +353,7 @@ class Engine:
         if "failed" in message:
             log.warning("%s: %s", getattr(job, "path", "a submission"), message["failed"])
             return failed_results(job, message["failed"])
-        return [TestResult(**r) for r in message["results"]]
+        return [TestResult.from_dict(r) for r in message["results"]]
 
     def _note(self, protections):
         if not protections or self._logged:

@@ -11,3 +11,7 @@ class ExecutionError(Exception):
     """The grader could not run the notebook at all, e.g. the kernel did not start (exit code 1)."""
 
     exit_code = 1
+
+
+class SelfTestError(GraderError):
+    """The grader failed its own self-test (autograder/selftest.py): nothing it grades can be trusted."""

@@ -61,6 +61,7 @@ VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 GRADED_VISIBILITY = "after_published"
 SELF_CHECK = "{name} (self-check)"
 CORRECT_PREFIX = "Correct! ("  # what course/checks.py's check() prints for a right answer
+SELF_TEST_FAILED = "the grader failed its self-test"  # how selftest.SelfTestError's message starts
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed: the same course gives byte-identical zips
 
 
@@ -391,18 +392,29 @@ def results_from(graded, assignment, notebook_name, hidden=()):
         out_of = _number(test.get("max_score"), f"{name}: max_score")
         status = "passed" if test.get("status") == "passed" else "failed"
         output = safe(str(test.get("output") or ""))
+        info = test.get("extra_data") if isinstance(test.get("extra_data"), dict) else {}
         if output != MANUAL:
             check_status, check_output = self_check({"status": status, "output": output})
             tests.append({"name": SELF_CHECK.format(name=name), "score": 0.0, "max_score": 0.0,
                           "status": check_status, "output": check_output, "visibility": "visible"})
+        context = " ".join(text.format(info[key]) for key, text in
+                           (("title", "{}."), ("answer", "Your answer: {}."), ("verdict", "Verdict: {}."))
+                           if isinstance(info.get(key), str) and info[key])
         tests.append({"name": name, "score": points, "max_score": out_of, "status": status,
-                      "output": output, "visibility": GRADED_VISIBILITY})
+                      "output": safe(f"{context}\n{output}" if context else output),
+                      "visibility": GRADED_VISIBILITY})
         score, max_score = score + points, max_score + out_of
     summary = (f"{notebook_name} was graded as {assignment}. The self-checks below are the checks your "
                f"notebook runs itself (no points). The graded tests and your score (out of {max_score:g}) "
                "appear when your instructor publishes the grades.")
-    return {"score": score, "output": safe(summary), "visibility": "visible",
-            "stdout_visibility": "hidden", "tests": tests}
+    extra = graded.get("extra_data") if isinstance(graded.get("extra_data"), dict) else {}
+    if isinstance(extra.get("note"), str) and extra["note"]:
+        summary += f"\n\nNote: {extra['note']}"
+    results = {"score": score, "output": safe(summary), "visibility": "visible",
+               "stdout_visibility": "hidden", "tests": tests}
+    if extra:  # instructors only: Gradescope never shows extra_data to students
+        results["extra_data"] = extra
+    return results
 
 
 def failure(message):
@@ -445,6 +457,10 @@ def grade_submission(root, assignment, timeout, deadline):
     if code is None:
         return failure(f"Grading stopped after {deadline} s: your notebook takes too long to run. Make sure "
                        "every cell finishes in a few seconds (look for a loop that never ends), then submit again.")
+    if code == 2 and _grader_message(err).startswith(SELF_TEST_FAILED):
+        return failure("The autograder failed its own self-test, so it graded nothing: this is not your "
+                       "notebook's fault. Please tell your instructor; you don't need to submit again. "
+                       f"(Details: {_grader_message(err)})")
     if code == 2:  # the input can't be graded: the grader says why in one line
         message = (_grader_message(err) or f"{notebook.name} could not be graded").rstrip(".")
         return failure(f"{message}. Upload your {assignment}.ipynb as Jupyter or Colab saved it, and submit again.")

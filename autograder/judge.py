@@ -3,10 +3,10 @@
 The child (sandbox.py) never runs a test cell: at each one it sent the answers the
 test reads, as plain data. Here, for each test cell in order, a fresh namespace holds
 what the restored checks cell defines (executed once per job) and the answers rebuilt
-by answers.decode (an answer that was not defined is left out, so the test raises
-NameError as it would in Jupyter). The test cell's whole source, hidden tests included,
-runs there like IPython runs a cell: stdout and stderr (warnings too) are captured,
-the value of a last expression other than None becomes an execute_result, an error
+by answers.decode. A test whose answer was never defined scores 0 as "not answered"
+(in Jupyter it would raise NameError). Otherwise the test cell's whole source, hidden
+tests included, runs there like IPython runs a cell: stdout and stderr (warnings too)
+are captured, the value of a last expression other than None becomes an execute_result, an error
 becomes {ename, evalue}. scoring.score_cell then applies nbgrader's determine_grade
 with the source's points, and writes feedback without tracebacks or hidden lines.
 """
@@ -103,9 +103,10 @@ class Judge:
     def run_test(self, source, encoded, name="<test>"):
         """The outputs of test cell `source` run on `encoded` ({name: answers.encode data})."""
         namespace = dict(self.base)
+        unanswered = sorted(var for var, data in encoded.items() if data == answers.MISSING)
+        if unanswered:  # the test would only raise NameError: say what that means for a student
+            return [error_output(scoring.NOT_ANSWERED_ENAME, scoring.not_answered_message(unanswered[0]))]
         for var, data in encoded.items():
-            if data == answers.MISSING:
-                continue
             if isinstance(data, dict) and data.get("t") == "unreadable":
                 return [error_output("AnswerError", f"{var} could not be read ({data.get('why', 'error')})")]
             try:
@@ -150,6 +151,8 @@ def not_run(source, why):
     return test_cell(source, [error_output("NotRun", why)])
 
 
-def score(graded, cells):
-    """TestResults of `graded` (scoring.graded_cells of the source) from {grade_id: judged cell}."""
-    return [scoring.score_cell(g, cells.get(g.grade_id)) for g in graded]
+def score(graded, cells, shown=None):
+    """TestResults of `graded` (scoring.graded_cells of the source) from {grade_id: judged cell};
+    `shown`: {grade_id: the answer it judged, as answers.display text}."""
+    shown = shown or {}
+    return [scoring.score_cell(g, cells.get(g.grade_id), shown.get(g.grade_id, "")) for g in graded]

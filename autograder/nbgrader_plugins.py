@@ -7,14 +7,18 @@
   ClearHiddenTests), and withholds any output that repeats those lines.
 - `ErrorsWithoutTracebacks`: feedback shows an error as `ename: evalue` only;
   a traceback would quote the hidden test lines it passed through.
+- `NotAnsweredErrors`: a test that failed because its answer was never defined
+  (NameError for `answer_qN`) says "Not answered", as `python -m autograder` does.
 """
+import re
+
 from jupyter_core.utils import run_sync
 from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from traitlets import Bool, List, default
 
 from .kernels import SlicedKernelManager, kernel_env
-from .scoring import WITHHELD, hidden_lines, quotes_hidden
+from .scoring import NOT_ANSWERED_ENAME, WITHHELD, hidden_lines, not_answered_message, quotes_hidden
 
 _DISPLAY_PRIORITY = NbGraderPreprocessor.class_traits()["display_data_priority"].default()
 
@@ -86,4 +90,22 @@ class ErrorsWithoutTracebacks(NbGraderPreprocessor):
             for output in cell.get("outputs", []):
                 if output.get("output_type") == "error":
                     output.traceback = [_one_line(output)]
+        return cell, resources
+
+
+_UNDEFINED_ANSWER = re.compile(r"name '(answer_\w+)' is not defined")
+
+
+class NotAnsweredErrors(NbGraderPreprocessor):
+    """Show a NameError for an undefined `answer_qN` in a graded cell as "Not answered: ..."."""
+
+    display_data_priority = List(_DISPLAY_PRIORITY).tag(config=True)
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type == "code" and utils.is_grade(cell):
+            for output in cell.get("outputs", []):
+                match = _UNDEFINED_ANSWER.fullmatch(str(output.get("evalue", "")))
+                if output.get("output_type") == "error" and output.get("ename") == "NameError" and match:
+                    output.update(ename=NOT_ANSWERED_ENAME, evalue=not_answered_message(match.group(1)))
+                    output.traceback = [f"{NOT_ANSWERED_ENAME}: {output.evalue}"]
         return cell, resources

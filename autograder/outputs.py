@@ -1,10 +1,12 @@
 """What `grade-all` writes under OUT (pure functions of result records, plus atomic file writes).
 
 A result record is the JSON written to OUT/<student>/<assignment>.json: Gradescope's
-results object ("score", "max_score", "tests", and "output" for a flagged one) plus
-"student", "assignment", "submission", "flagged", "reason", "timestamp" and the cache "key".
-Everything course-wide (grades.csv, report.png, mistakes.md/.csv, flagged.csv) is rebuilt
-from all the records in OUT, so a partial or repeated run always yields complete files.
+results object ("score", "max_score", "tests" with each test's title, answer and verdict in
+its "extra_data", and "output" for an ungradable one) plus "student", "assignment",
+"submission", "status" (graded, flagged, ungradable, grader failed), "flagged" (status is not
+graded), "reason", "flags", "timestamp" and the cache "key". Everything course-wide
+(grades.csv, report.png, mistakes.md/.csv, wrong_answers.csv, flagged.csv) is rebuilt from all
+the records in OUT, so a partial or repeated run always yields complete files.
 """
 import csv
 import html
@@ -24,14 +26,19 @@ log = logging.getLogger("autograder.batch")
 # nbgrader's `export` (nbgrader/plugins/export.py, CsvExportPlugin): these columns, in this order.
 CSV_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
                "raw_score", "late_submission_penalty", "score", "max_score")
+# After nbgrader's columns: what became of the submission, and why (so a 0 is never unexplained).
+STATUS_COLUMNS = ("status", "reason")
 MISTAKES_COLUMNS = ("assignment", "test", "kind", "mistake", "students", "graded")
-FLAGGED_COLUMNS = ("student", "assignment", "submission", "reason")
-COURSE_FILES = ("grades.csv", "report.png", "mistakes.md", "mistakes.csv", "flagged.csv")
+WRONG_ANSWERS_COLUMNS = ("assignment", "test", "answer", "students", "graded")
+FLAGGED_COLUMNS = ("student", "assignment", "submission", "status", "reason")
+COURSE_FILES = ("grades.csv", "report.png", "mistakes.md", "mistakes.csv", "wrong_answers.csv", "flagged.csv")
+TOP_WRONG = 5  # unmatched wrong answers listed per test in mistakes.md
 OTHER = "other wrong answers"
 NOT_ANSWERED = "not answered"
 # What a test reports when there was no answer: the placeholder left as is (the release's
-# `raise NotImplementedError()` leaves answer_qN undefined), or None / ... as the answer.
-_NOT_ANSWERED = re.compile(r"NameError: name 'answer_\w+' is not defined|No answer yet")
+# `raise NotImplementedError()` leaves answer_qN undefined: the judge says "Not answered",
+# nbgrader NameError), or None / ... as the answer ("No answer yet", from the checks).
+_NOT_ANSWERED = re.compile(r"^Not answered:|NameError: name 'answer_\w+' is not defined|No answer yet", re.M)
 
 
 # --- files -------------------------------------------------------------------------------------------
@@ -110,8 +117,12 @@ def _points(value):
         return "?"
 
 
+_VERDICT_CLASS = {"correct": "passed"}
+
+
 def feedback_html(record):
-    """A standalone page for the student: every test's status, score and output (all escaped)."""
+    """A standalone page for the student: each exercise's title, their answer, the verdict and the
+    feedback (all escaped)."""
     e = html.escape
     title = f"{record.get('assignment') or 'Submission'}: feedback for {record['student']}"
     parts = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
@@ -119,16 +130,24 @@ def feedback_html(record):
              f"<h1>{e(title)}</h1>",
              f"<p>File: <code>{e(Path(record.get('submission') or '').name)}</code></p>",
              f"<p><strong>Score: {_points(record.get('score'))} / {_points(record.get('max_score'))}</strong></p>"]
-    if record.get("flagged"):
+    if record.get("status") == "ungradable" or (record.get("flagged") and not record.get("tests")):
         parts.append(f'<p class="flag">This submission could not be graded: {e(record.get("reason") or "")}</p>')
+    elif record.get("reason"):
+        parts.append(f'<p class="flag">Note: {e(record.get("reason"))}</p>')
     tests = record.get("tests") or []
     if tests:
-        parts.append("<table><thead><tr><th>Test</th><th>Score</th><th>Status</th><th>Feedback</th></tr></thead><tbody>")
+        parts.append("<table><thead><tr><th>Exercise</th><th>Your answer</th><th>Score</th><th>Verdict</th>"
+                     "<th>Feedback</th></tr></thead><tbody>")
         for t in tests:
+            extra = t.get("extra_data") if isinstance(t.get("extra_data"), dict) else {}
+            verdict = str(extra.get("verdict") or ("correct" if t.get("status") == "passed" else "wrong"))
             status = "passed" if t.get("status") == "passed" else "failed"
-            parts.append(f"<tr><td>{e(str(t.get('name', '')))}</td>"
+            name = str(t.get("name", ""))
+            exercise = f"{e(str(extra['title']))}<br><small>{e(name)}</small>" if extra.get("title") else e(name)
+            answer = f"<code>{e(str(extra['answer']))}</code>" if extra.get("answer") else "<em>none</em>"
+            parts.append(f"<tr><td>{exercise}</td><td>{answer}</td>"
                          f"<td class=\"num\">{_points(t.get('score'))} / {_points(t.get('max_score'))}</td>"
-                         f"<td class=\"{status}\">{status}</td>"
+                         f"<td class=\"{status}\">{e(verdict)}</td>"
                          f"<td><pre>{e(str(t.get('output') or ''))}</pre></td></tr>")
         parts.append("</tbody></table>")
     parts.append("</body></html>\n")
@@ -178,11 +197,11 @@ def _float_text(value):
 
 
 def grades_csv(recs, students=None, duedates=None):
-    """nbgrader export's CSV text: one row per result record."""
+    """nbgrader export's CSV text, plus a status and a reason: one row per result record."""
     students, duedates = students or {}, duedates or {}
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(CSV_COLUMNS + STATUS_COLUMNS)
     for r in recs:
         assignment = r.get("assignment") or ""
         last, first, email = students.get(r["student"], ("", "", ""))
@@ -190,8 +209,16 @@ def grades_csv(recs, students=None, duedates=None):
         penalty = 0.0
         writer.writerow([assignment, duedates.get(assignment, ""), r.get("timestamp") or "", r["student"],
                          last, first, email, raw, str(penalty), str(max(0.0, float(raw) - penalty)),
-                         _float_text(r.get("max_score")) if assignment else ""])
+                         _float_text(r.get("max_score")) if assignment else "",
+                         record_status(r), r.get("reason") or ""])
     return buf.getvalue()
+
+
+def record_status(record):
+    """graded, flagged, ungradable or grader failed (records of older versions: from `flagged`)."""
+    if record.get("status"):
+        return str(record["status"])
+    return "ungradable" if record.get("flagged") else "graded"
 
 
 def flagged_csv(recs):
@@ -200,7 +227,8 @@ def flagged_csv(recs):
     writer.writerow(FLAGGED_COLUMNS)
     for r in recs:
         if r.get("flagged"):
-            writer.writerow([r["student"], r.get("assignment") or "", r.get("submission") or "", r.get("reason") or ""])
+            writer.writerow([r["student"], r.get("assignment") or "", r.get("submission") or "", record_status(r),
+                             r.get("reason") or ""])
     return buf.getvalue()
 
 
@@ -220,7 +248,7 @@ def named_mistakes(source_nb):
                 or utils.is_solution(cell):
             continue
         try:
-            mistakes = parse_hidden(cell.source)[4]
+            mistakes = parse_hidden(cell.source).mistakes
         except (HiddenSpecError, SyntaxError, ValueError):
             mistakes = []
         hints = []
@@ -244,21 +272,29 @@ def classify(output, hints):
     return OTHER
 
 
+def _answer_shown(test):
+    extra = test.get("extra_data") if isinstance(test.get("extra_data"), dict) else {}
+    return str(extra.get("answer") or "")
+
+
 def mistake_counts(recs, tests_by_assignment):
-    """{assignment: {"graded": n, "ungradable": m, "tests": {test: {"wrong": w, "counts": Counter}}}}.
+    """{assignment: {"graded": n, "ungradable": m,
+                     "tests": {test: {"wrong": w, "counts": Counter, "answers": Counter}}}}.
 
     `tests_by_assignment`: {assignment: {test: [hint, ...]}} (named_mistakes of each source).
-    Only graded (not flagged) records count; tests keep the source's order.
+    "answers" counts the wrong answers no named mistake matched, as the grader showed them
+    (answers.display): the next named mistakes to add. Only graded records count (flagged
+    ones too: they were graded); tests keep the source's order.
     """
     stats = {}
     for name, tests in tests_by_assignment.items():
         stats[name] = {"graded": 0, "ungradable": 0,
-                       "tests": {t: {"wrong": 0, "counts": Counter()} for t in tests}}
+                       "tests": {t: {"wrong": 0, "counts": Counter(), "answers": Counter()} for t in tests}}
     for r in recs:
         name = r.get("assignment")
         if name not in stats:
             continue
-        if r.get("flagged"):
+        if record_status(r) not in ("graded", "flagged"):
             stats[name]["ungradable"] += 1
             continue
         stats[name]["graded"] += 1
@@ -267,8 +303,11 @@ def mistake_counts(recs, tests_by_assignment):
             if entry is None or t.get("status") == "passed":
                 continue
             entry["wrong"] += 1
-            entry["counts"][classify(t.get("output"), tests_by_assignment[name][t["name"]])] += 1
-    return stats
+            kind = classify(t.get("output"), tests_by_assignment[name][t["name"]])
+            entry["counts"][kind] += 1
+            if kind == OTHER and _answer_shown(t):
+                entry["answers"][_answer_shown(t)] += 1
+    return {name: s for name, s in stats.items() if s["graded"] or s["ungradable"]}
 
 
 def _rows(stats, tests_by_assignment):
@@ -290,6 +329,18 @@ def mistakes_csv(stats, tests_by_assignment):
     return buf.getvalue()
 
 
+def wrong_answers_csv(stats):
+    """The wrong answers no named mistake matched, most frequent first per test."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(WRONG_ANSWERS_COLUMNS)
+    for name, s in stats.items():
+        for test, entry in s["tests"].items():
+            for answer, count in entry["answers"].most_common():
+                writer.writerow([name, test, answer, count, s["graded"]])
+    return buf.getvalue()
+
+
 def _cell(text):
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -303,7 +354,9 @@ def mistakes_markdown(stats, tests_by_assignment, top=10):
     lines = ["# Common mistakes", "",
              "A student made a named mistake when the test's feedback shows its hint (the mistakes listed in "
              "the hidden `expect_*(..., mistakes=[...])` of the test cell in source/). Shares are of the "
-             "graded submissions of that assignment; ungradable submissions are not counted.", ""]
+             "graded submissions of that assignment; ungradable submissions are not counted. Under each test, "
+             "the most common wrong answers that no named mistake matched are the next ones to name "
+             "(all of them: wrong_answers.csv).", ""]
     named = sorted(((count, name, test, hint) for name, test, kind, hint, count, _ in _rows(stats, tests_by_assignment)
                     if kind == "named" and count), key=lambda row: (-row[0], row[1], row[2]))
     lines += ["## Most frequent named mistakes", ""]
@@ -315,8 +368,6 @@ def mistakes_markdown(stats, tests_by_assignment, top=10):
     else:
         lines.append("No named mistake was made.")
     for name, s in stats.items():
-        if not s["graded"] and not s["ungradable"]:
-            continue
         lines += ["", f"## {name}", "",
                   f"{s['graded']} graded submission(s), {s['ungradable']} ungradable."]
         order = sorted(s["tests"], key=lambda t: -s["tests"][t]["wrong"])  # stable: ties keep notebook order
@@ -325,11 +376,15 @@ def mistakes_markdown(stats, tests_by_assignment, top=10):
             lines += ["", f"### {test}: {entry['wrong']} of {s['graded']} wrong ({_share(entry['wrong'], s['graded'])})"]
             if not entry["wrong"]:
                 continue
-            lines += ["", "| students | share | answer |", "|---:|---:|---|"]
+            lines += ["", "| students | share | mistake |", "|---:|---:|---|"]
             for _, _, kind, hint, count, graded in (row for row in _rows({name: s}, tests_by_assignment)
                                                     if row[1] == test):
                 label = _cell(hint) if kind == "named" else f"*({hint})*"
                 lines.append(f"| {count} | {_share(count, graded)} | {label} |")
+            if entry["answers"]:
+                lines += ["", "Wrong answers no named mistake matched:", "",
+                          "| students | answer |", "|---:|---|"]
+                lines += [f"| {count} | `{_cell(answer)}` |" for answer, count in entry["answers"].most_common(TOP_WRONG)]
     return "\n".join(lines) + "\n"
 
 
@@ -348,7 +403,7 @@ def report_png(recs, tests_by_assignment):
     axes = fig.subplots(len(names), 2, squeeze=False)
     for row, name in zip(axes, names):
         mine = [r for r in recs if r.get("assignment") == name]
-        graded = [r for r in mine if not r.get("flagged")]
+        graded = [r for r in mine if record_status(r) in ("graded", "flagged")]
         tests = list(tests_by_assignment.get(name, {}))
         passed = Counter(t.get("name") for r in graded for t in r.get("tests") or [] if t.get("status") == "passed")
         rates = [passed[t] / len(graded) if graded else 0.0 for t in tests]
@@ -367,15 +422,15 @@ def report_png(recs, tests_by_assignment):
         row[1].yaxis.set_major_locator(MaxNLocator(integer=True))
         row[1].set_xlabel(f"score (out of {top:g})")
         row[1].set_ylabel("submissions")
-        flagged = len(mine) - len(graded)
-        row[1].set_title(f"{name}: scores (n={len(mine)}" + (f", {flagged} ungradable as 0)" if flagged else ")"))
+        ungradable = len(mine) - len(graded)
+        row[1].set_title(f"{name}: scores (n={len(mine)}" + (f", {ungradable} ungradable as 0)" if ungradable else ")"))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90)
     return buf.getvalue()
 
 
 def write_course_files(out, course_dir, sources):
-    """Rebuild grades.csv, flagged.csv, mistakes.md/.csv and report.png from every record in OUT.
+    """Rebuild grades.csv, flagged.csv, mistakes.md/.csv, wrong_answers.csv and report.png from every record in OUT.
 
     `sources`: {assignment: source notebook} of the course.
     """
@@ -388,5 +443,6 @@ def write_course_files(out, course_dir, sources):
     stats = mistake_counts(recs, tests)
     write_atomic(out / "mistakes.md", mistakes_markdown(stats, tests))
     write_atomic(out / "mistakes.csv", mistakes_csv(stats, tests))
+    write_atomic(out / "wrong_answers.csv", wrong_answers_csv(stats))
     write_atomic(out / "report.png", report_png(recs, tests))
     return recs

@@ -7,7 +7,11 @@ them to an Engine with several workers (batch.py).
 from dataclasses import dataclass
 from pathlib import Path
 
+import logging
+
 from . import DEFAULT_TIMEOUT, course
+
+log = logging.getLogger("autograder")
 
 
 @dataclass
@@ -17,18 +21,27 @@ class Job:
     notebook: object  # the restored notebook, ready to execute
     graded: list  # scoring.GradedCell of the source
     course: Path = None  # the course directory (the engine hides its source/ and grading folders)
+    note: str = ""  # why the file may not be what its name says (course.choose_assignment), or ""
+    protections: dict = None  # set once graded: the sandbox's protections (engine.Engine.protections)
 
 
-def prepare(path, course_dir=None, assignment=None):
-    """A Job for the submission at `path`; raises GraderError when it can't be graded."""
+def prepare(path, course_dir=None, assignment=None, sources=None, named=None):
+    """A Job for the submission at `path`; raises GraderError when it can't be graded.
+
+    assignment: grade as this one (its cells can't overrule it); named: the assignment the
+    submission's folder or file name says (its cells can). sources: {assignment: source
+    notebook} when the caller has read them (grade-all).
+    """
     root = course.find_course(course_dir)
     submission = course.read_notebook(path)
-    name, source_path = course.choose_assignment(path, submission, root, assignment)
-    source = course.read_notebook(source_path)
+    name, source_path, note = course.choose_assignment(path, submission, root, assignment, sources, named)
+    source = sources[name] if sources else course.read_notebook(source_path)
+    if note:
+        log.warning("%s", note)
     # nbgrader is slow to import: only now that the input is known to be gradable.
     from . import restore, scoring
 
-    return Job(Path(path), name, restore.restore(submission, source), scoring.graded_cells(source), root)
+    return Job(Path(path), name, restore.restore(submission, source), scoring.graded_cells(source), root, note)
 
 
 def grade(path, course_dir=None, assignment=None, timeout=DEFAULT_TIMEOUT, hide=()):
@@ -37,7 +50,11 @@ def grade(path, course_dir=None, assignment=None, timeout=DEFAULT_TIMEOUT, hide=
     hide: more paths student code must not see (the course's own private folders always are).
     """
     job = prepare(path, course_dir, assignment)
+    from . import selftest
     from .engine import Engine
 
     with Engine(workers=1, timeout=timeout, hide=hide) as engine:
-        return job, engine.grade(job)
+        selftest.run(engine, job.course, selftest.checks_source(job.notebook))
+        results = engine.grade(job)
+        job.protections = engine.protections
+        return job, results

@@ -195,17 +195,26 @@ def _tmpfs_over(path, expose, options, read_only):
     """A fresh tmpfs over `path`, with the folders of `expose` inside it bound back in read-only.
 
     The interpreter may live inside a folder that is covered (a venv in a clone under /tmp,
-    or under the invoking user's home): lazily imported modules must stay readable.
+    or under the invoking user's home): lazily imported modules must stay readable. `expose`
+    holds [as Python names it, real folder] pairs, because Python keeps using the name it
+    was started by: a venv reached through a symlink inside `path` is bound back at the
+    symlink's place too, or every import through it would fail.
     """
-    inner = sorted(p for p in expose if _inside(p, path) and p != path)
-    kept = [(p, os.open(p, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)) for p in inner if os.path.isdir(p)]
-    flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
+    targets = {}
+    for shown, real in expose:
+        for at in (shown, real):
+            if _inside(at, path) and at != path and os.path.isdir(real):
+                targets[at] = real
+    kept = []
     try:
+        for at, real in sorted(targets.items()):  # a folder before what is inside it
+            kept.append((at, os.open(real, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)))
+        flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
         mount("tmpfs", path, "tmpfs", flags, options)
-        for p, fd in kept:
-            os.makedirs(p, 0o755, exist_ok=True)
-            mount(f"/proc/self/fd/{fd}", p, None, MS_BIND | MS_REC)
-            mount(None, p, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
+        for at, fd in kept:
+            os.makedirs(at, 0o755, exist_ok=True)
+            mount(f"/proc/self/fd/{fd}", at, None, MS_BIND | MS_REC)
+            mount(None, at, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
         if read_only:
             mount(None, path, None, MS_REMOUNT | MS_RDONLY | flags, options)
     finally:
@@ -230,8 +239,8 @@ def _why(err):
 def enter(config, keep_fd):
     """Shut this (freshly forked) process in as `config` says; return {protection: True or why not}.
 
-    config: hide (absolute real paths), expose (interpreter folders to keep visible inside
-    hidden ones), python (folders the interpreter needs), workdir (a fallback working folder,
+    config: hide (absolute real paths), expose ([name, real folder] pairs of the interpreter's
+    folders, to keep visible inside hidden ones), python (real folders the interpreter needs), workdir (a fallback working folder,
     created by the worker), user ([uid, gid] to become when root, or None), memory (bytes of
     address space above the current size), cpu (seconds), fsize (bytes), nofile, nproc, env.
     """

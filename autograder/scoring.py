@@ -25,6 +25,16 @@ class GradedCell:
     points: float
     manual: bool  # a solution cell with grade=true: a person grades it
     hidden: tuple  # the lines of its hidden tests, which feedback must never show
+    title: str = ""  # the exercise's heading in the source ("Exercise 1: Output shape")
+
+
+# What became of an answer, in words the feedback, the table and the reports share.
+CORRECT, WRONG, NOT_ANSWERED, NOT_RUN, MANUAL_VERDICT = "correct", "wrong", "not answered", "not run", "manual"
+NOT_ANSWERED_ENAME = "Not answered"  # judge.py reports an undefined answer under this name
+
+
+def not_answered_message(var):
+    return f"{var} is not defined when this test runs. Replace the placeholder in its answer cell with your answer."
 
 
 @dataclass
@@ -34,9 +44,24 @@ class TestResult:
     max_score: float
     status: str  # "passed" or "failed"
     output: str
+    title: str = ""
+    answer: str = ""  # the student's answer as short, safe plain text (answers.display); "" if none
+    verdict: str = ""  # CORRECT, WRONG, NOT_ANSWERED, NOT_RUN or MANUAL_VERDICT
 
     def as_dict(self):
-        return asdict(self)
+        """Gradescope's test fields; what only this course knows goes in its `extra_data`."""
+        data = {"name": self.name, "score": self.score, "max_score": self.max_score, "status": self.status,
+                "output": self.output}
+        extra = {k: v for k, v in (("title", self.title), ("answer", self.answer), ("verdict", self.verdict)) if v}
+        if extra:
+            data["extra_data"] = extra
+        return data
+
+    @classmethod
+    def from_dict(cls, data):
+        extra = data.get("extra_data") or {}
+        return cls(data["name"], data["score"], data["max_score"], data["status"], data["output"],
+                   extra.get("title", ""), extra.get("answer", ""), extra.get("verdict", ""))
 
 
 def hidden_lines(source):
@@ -57,16 +82,28 @@ def quotes_hidden(text, hidden):
     return any(line in text for line in hidden)
 
 
+def exercise_title(cells, index):
+    """The heading of the markdown cell nearest above cells[index] (its exercise's title), or ""."""
+    for cell in reversed(cells[:index]):
+        if cell.get("cell_type") != "markdown":
+            continue
+        for line in cell.get("source", "").splitlines():
+            if line.startswith("#"):
+                return line.lstrip("#").strip().replace("`", "")
+    return ""
+
+
 def graded_cells(source):
     """The graded cells of a source notebook, in order."""
     cells, seen = [], set()
-    for cell in source.cells:
+    for index, cell in enumerate(source.cells):
         gid = grade_id(cell)
         if gid and gid not in seen and utils.is_grade(cell):
             seen.add(gid)
             cells.append(GradedCell(gid, float(cell.metadata.nbgrader.get("points", 0)),
                                     bool(utils.is_solution(cell)),
-                                    hidden_lines(cell.source) if cell.cell_type == "code" else ()))
+                                    hidden_lines(cell.source) if cell.cell_type == "code" else (),
+                                    exercise_title(source.cells, index)))
     return cells
 
 
@@ -93,12 +130,24 @@ def feedback(cell, hidden=()):
     return text
 
 
-def score_cell(graded, cell):
+def _verdict(cell, passed):
+    if passed:
+        return CORRECT
+    errors = [o.get("ename") for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    if NOT_ANSWERED_ENAME in errors:
+        return NOT_ANSWERED
+    if "NotRun" in errors:
+        return NOT_RUN
+    return WRONG
+
+
+def score_cell(graded, cell, answer=""):
     """The TestResult of one graded cell; `cell` is its executed cell, or None when absent."""
     if graded.manual:
-        return TestResult(graded.grade_id, 0.0, graded.points, "failed", MANUAL)
+        return TestResult(graded.grade_id, 0.0, graded.points, "failed", MANUAL, graded.title, answer, MANUAL_VERDICT)
     if cell is None or cell.cell_type != "code":
-        return TestResult(graded.grade_id, 0.0, graded.points, "failed", "This test cell is missing.")
+        return TestResult(graded.grade_id, 0.0, graded.points, "failed", "This test cell is missing.",
+                          graded.title, answer, NOT_RUN)
     # Score a copy that carries the source's points, whatever the executed cell's metadata says.
     probe = NotebookNode(cell_type="code", source=cell.source, outputs=cell.outputs,
                          metadata=NotebookNode(nbgrader=NotebookNode(
@@ -108,7 +157,7 @@ def score_cell(graded, cell):
     score = float(score or 0)
     passed = score >= max_score and not utils.has_failed(probe)
     return TestResult(graded.grade_id, score, max_score, "passed" if passed else "failed",
-                      feedback(cell, graded.hidden))
+                      feedback(cell, graded.hidden), graded.title, answer, _verdict(cell, passed))
 
 
 def score(executed, graded):

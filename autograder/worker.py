@@ -453,12 +453,18 @@ def describe_status(status):
 # --- planning and judging ------------------------------------------------------------------------------
 
 def _interpreter_paths():
-    """Folders the interpreter reads (lazily imported modules): they stay visible in the sandbox."""
-    found = {os.path.realpath(p) for p in (sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix)}
-    for entry in sys.path:
-        if entry and os.path.isabs(entry) and os.path.basename(entry) in ("site-packages", "dist-packages"):
-            found.add(os.path.realpath(entry))
-    return sorted(p for p in found if os.path.isdir(p))
+    """[name, real folder] of every folder the interpreter reads (lazily imported modules): they
+    stay visible in the sandbox, under the name Python uses (maybe through a symlink) and their own."""
+    names = [sys.prefix, sys.exec_prefix, sys.base_prefix, sys.base_exec_prefix,
+             os.path.dirname(sys.executable)]
+    names += [entry for entry in sys.path if entry and os.path.isabs(entry)
+              and os.path.basename(entry) in ("site-packages", "dist-packages")]
+    found = {}
+    for name in names:
+        shown = os.path.abspath(name)
+        if os.path.isdir(shown):
+            found[shown] = os.path.realpath(shown)
+    return sorted([shown, real] for shown, real in found.items())
 
 
 def _nobody():
@@ -474,7 +480,8 @@ def _nobody():
 class Worker:
     def __init__(self, shell):
         self.zygote = Zygote(shell)
-        self.python = _interpreter_paths()
+        self.expose = _interpreter_paths()
+        self.python = sorted({real for _, real in self.expose})
         self.user = _nobody()
         self.env = {k: v for k, v in os.environ.items()}
 
@@ -508,7 +515,7 @@ class Worker:
         hide = [p for p in job["hide"] if p != "/"]
         total = SETUP_TIMEOUT + len(steps) * (timeout + grace(timeout))
         plan = {"timeout": timeout, "steps": steps, "sandbox": {
-            "hide": hide, "expose": self.python, "python": self.python, "workdir": workdir,
+            "hide": hide, "expose": self.expose, "python": self.python, "workdir": workdir,
             "user": self.user, "memory": job.get("memory") or DEFAULT_MEMORY,
             "cpu": math.ceil(min(total, job.get("job_timeout") or total)),
             "fsize": FSIZE, "nofile": NOFILE, "nproc": NPROC, "env": self.env}}
@@ -519,13 +526,16 @@ class Worker:
         if run.stop == "failed":
             return {"failed": f"the sandbox could not start: {run.detail}", "protections": run.protections}
 
-        judged = {}
+        from . import answers
+
+        judged, shown = {}, {}
         for gid, (step, source, _) in cells.items():
             if step in run.answers:
                 judged[gid] = judge.test_cell(source, trial.run_test(source, run.answers[step], f"<{gid}>"))
+                shown[gid] = answers.display(run.answers[step])
             else:
                 judged[gid] = judge.not_run(source, _why_not_run(run, steps, timeout))
-        results = judge.score(job["graded"], judged)
+        results = judge.score(job["graded"], judged, shown)
         return {"results": [r.as_dict() for r in results], "protections": run.protections,
                 "stop": run.stop, "detail": run.detail}
 

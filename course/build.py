@@ -17,6 +17,7 @@ import json
 import shutil
 import sys
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
@@ -87,8 +88,23 @@ class HiddenSpecError(ValueError):
     pass
 
 
+@dataclass
+class HiddenSpec:
+    """The one `expect_*(qid, answer_qN, expected, **literals)` call of a test cell's hidden region."""
+
+    kind: str       # expect_shape, expect_choice or expect_lstm
+    qid: str
+    name: str       # the answer variable, answer_qN
+    expected: object
+    kwargs: dict    # the literal keyword arguments: mistakes=[(wrong, hint), ...], options="ABCD"
+
+    @property
+    def mistakes(self):
+        return list(self.kwargs.get("mistakes", []))
+
+
 def parse_hidden(source):
-    """Return (kind, qid, answer_name, expected, mistakes) from a test cell's hidden region."""
+    """The HiddenSpec of a test cell's hidden region."""
     if HIDDEN_BEGIN not in source or HIDDEN_END not in source:
         raise HiddenSpecError("test cell has no hidden-tests region")
     hidden = source.split(HIDDEN_BEGIN, 1)[1].split(HIDDEN_END, 1)[0]
@@ -100,25 +116,38 @@ def parse_hidden(source):
     call = calls[0]
     if len(call.args) != 3 or not isinstance(call.args[1], ast.Name):
         raise HiddenSpecError("expected expect_*(qid, answer_qN, expected, mistakes=[...])")
-    kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
-    return (call.func.id, ast.literal_eval(call.args[0]), call.args[1].id,
-            ast.literal_eval(call.args[2]), list(kwargs.get("mistakes", [])))
+    try:
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
+        expected = ast.literal_eval(call.args[2])
+        qid = ast.literal_eval(call.args[0])
+    except ValueError:
+        raise HiddenSpecError("every argument but the answer must be a Python literal") from None
+    unknown = set(kwargs) - {"mistakes", "options"}
+    if unknown:
+        raise HiddenSpecError(f"unknown keyword argument(s) {', '.join(sorted(unknown))}")
+    return HiddenSpec(call.func.id, qid, call.args[1].id, expected, kwargs)
 
 
 def visible_part(source):
-    kind, qid, name, expected, mistakes = parse_hidden(source)
+    spec = parse_hidden(source)
     ns = _checks()
-    key_of = lambda value: ns["answer_digest"](qid, ns["describe_answer"](_as_answer(kind, value)))
-    key = key_of(expected)
+    key_of = lambda value: ns["answer_digest"](spec.qid, ns["describe_answer"](_as_answer(spec.kind, value)))
+    key = key_of(spec.expected)
     hints = {}
-    for wrong, message in mistakes:
+    for wrong, message in spec.mistakes:
         hint_key = key_of(wrong)
         if hint_key == key:
-            raise HiddenSpecError(f"{qid}: a listed mistake equals the answer")
+            raise HiddenSpecError(f"{spec.qid}: a listed mistake equals the answer")
         hints[hint_key] = message
-    lines = [VISIBLE_COMMENT, f"check({name}, {qid!r}, {key!r}, {{"]
+    options = ""
+    if spec.kind == "expect_choice":
+        letters = spec.kwargs.get("options", "ABCD")
+        if spec.expected not in letters or any(c not in letters for c, _ in spec.mistakes):
+            raise HiddenSpecError(f"{spec.qid}: the answer and every listed mistake must be among the options")
+        options = f", options={letters!r}"
+    lines = [VISIBLE_COMMENT, f"check({spec.name}, {spec.qid!r}, {key!r}, {{"]
     lines += [f"    {k!r}: {json.dumps(m, ensure_ascii=False)}," for k, m in hints.items()]
-    lines.append("})")
+    lines.append(f"}}{options})")
     return "\n".join(lines) + "\n"
 
 

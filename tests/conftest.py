@@ -1,10 +1,4 @@
-"""Shared pytest setup for the course's test suite."""
-
-
-def pytest_configure(config):
-    # tests/test_browser.py: opens a lesson in JupyterLab with Debian's Chromium (needs /usr/lib/chromium).
-    config.addinivalue_line("markers", "browser: drives JupyterLab in a real Chromium (tests/test_browser.py)")
-
+"""Shared pytest setup for the course's test suite (its markers are declared in pyproject.toml)."""
 
 # --- autograder (tests/test_autograder*.py) ------------------------------------------------------
 # A tiny course built in a temp dir (not the real lessons), with its release made by real nbgrader.

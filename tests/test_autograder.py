@@ -165,7 +165,8 @@ def test_scoring_uses_nbgrader_rules_and_short_feedback():
         return scoring.score_cell(g, nbformat.v4.new_code_cell("x", outputs=list(outputs)))
 
     assert run(out("stream", name="stdout", text="Correct!\n")).as_dict() == {
-        "name": "q1_test", "score": 2.0, "max_score": 2.0, "status": "passed", "output": "Correct!"}
+        "name": "q1_test", "score": 2.0, "max_score": 2.0, "status": "passed", "output": "Correct!",
+        "extra_data": {"verdict": "correct"}}
     failed = run(out("error", ename="AssertionError", evalue="Not the right shape.",
                      traceback=["Traceback (most recent call last)", "expect_shape('q', a, (7, 5, 3))"]))
     assert (failed.score, failed.status, failed.output) == (0.0, "failed", "AssertionError: Not the right shape.")
@@ -222,9 +223,14 @@ def test_solution_in_a_renamed_copy_gets_full_marks_as_gradescope_json(ag_course
     done = ag_grade("grade", path, "--json", cwd=ag_course)
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)  # exactly one JSON object: anything else on stdout breaks this
-    assert set(result) == {"score", "max_score", "tests"}
+    assert set(result) == {"score", "max_score", "tests", "extra_data"}
+    assert result["extra_data"]["assignment"] == "01_demo" and "protections" in result["extra_data"]
     assert (result["score"], result["max_score"]) == (4.0, 4.0)
-    assert [set(t) for t in result["tests"]] == [{"name", "score", "max_score", "status", "output"}] * 3
+    assert [set(t) for t in result["tests"]] == [{"name", "score", "max_score", "status", "output", "extra_data"}] * 3
+    assert [t["extra_data"]["answer"] for t in result["tests"]] == [
+        "(7, 5, 3)", "'C'", "nn.LSTM(6, 9, num_layers=2)"]
+    assert {t["extra_data"]["verdict"] for t in result["tests"]} == {"correct"}
+    assert result["tests"][0]["extra_data"]["title"] == "Exercise 1"
     assert {t["name"]: (t["score"], t["max_score"], t["status"]) for t in result["tests"]} == {
         "q1_test": (1.0, 1.0, "passed"), "q2_test": (1.0, 1.0, "passed"), "q3_test": (2.0, 2.0, "passed")}
     assert result["tests"][0]["output"] == "Correct! (01_demo.q1)"
@@ -237,8 +243,10 @@ def test_blank_release_renamed_scores_zero_from_its_grade_ids(ag_course, ag_grad
     lines = done.stdout.splitlines()
     assert lines[0] == "homework.ipynb graded as 01_demo"
     assert lines[-1] == "Total: 0/4"
-    assert any(line.startswith("q3_test") and "0/2" in line and "failed" in line and "NameError" in line
-               for line in lines)
+    # An unanswered question says so: not a NameError, which reads like a crash.
+    assert any(line.startswith("q3_test") and "0/2" in line and "not answered" in line
+               and "answer_q3 is not defined" in line for line in lines), done.stdout
+    assert "NameError" not in done.stdout
     assert_no_leak(done.stdout)
 
 
@@ -249,7 +257,8 @@ def test_tampered_submission_is_restored_and_feedback_never_leaks(ag_course, tmp
     assert [r.name for r in results] == ["q1_test", "q2_test", "q3_test"]
     assert [r.max_score for r in results] == [1.0, 1.0, 2.0]  # from source: the "10 points" are ignored
     assert scores(results) == {"q1_test": 1.0, "q2_test": 1.0, "q3_test": 0.0}
-    assert results[2].output == "AssertionError: Check the order of the two sizes."  # the restored test ran
+    assert results[2].output == "WrongAnswer: Check the order of the two sizes."  # the restored test ran
+    assert (results[2].answer, results[2].verdict) == ("nn.LSTM(9, 6, num_layers=2)", "wrong")
     for r in results:
         assert_no_leak(r.output)
         assert "9, 6" not in r.output and "6, 9" not in r.output
@@ -263,7 +272,8 @@ def test_timeout_interrupts_the_cell_and_the_rest_still_grades(ag_course, ag_gra
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert scores(result["tests"]) == {"q1_test": 0.0, "q2_test": 1.0, "q3_test": 2.0}
-    assert result["tests"][0]["output"] == "NameError: name 'answer_q1' is not defined"
+    assert result["tests"][0]["output"].startswith("Not answered: answer_q1 is not defined")
+    assert result["tests"][0]["extra_data"]["verdict"] == "not answered"
 
 
 def test_kernel_exit_does_not_crash_the_grader(ag_course, ag_grade, tmp_path):

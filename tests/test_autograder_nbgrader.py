@@ -55,9 +55,11 @@ def test_scores_equal_nbgrader_autograde_and_feedback_hides_tests(case, ag_cours
         root = shutil.copytree(ag_course, tmp_path / "course")  # release and gradebook.db already made
         assignment = "01_demo"
         source = nbformat.read(str(root / "source" / assignment / f"{assignment}.ipynb"), as_version=4)
-        submissions = {"solution": source, "partial": partly_wrong(source)}
+        blank = nbformat.read(str(root / "release" / assignment / f"{assignment}.ipynb"), as_version=4)
+        submissions = {"solution": source, "partial": partly_wrong(source), "blank": blank}
         expected = {"solution": {"q1_test": 1.0, "q2_test": 1.0, "q3_test": 2.0},
-                    "partial": {"q1_test": 0.0, "q2_test": 1.0, "q3_test": 0.0}}
+                    "partial": {"q1_test": 0.0, "q2_test": 1.0, "q3_test": 0.0},
+                    "blank": {"q1_test": 0.0, "q2_test": 0.0, "q3_test": 0.0}}
     else:
         assignment = case
         source = nbformat.read(str(AG_REPO / "source" / case / f"{case}.ipynb"), as_version=4)
@@ -99,9 +101,12 @@ def test_scores_equal_nbgrader_autograde_and_feedback_hides_tests(case, ag_cours
         assert not leaked, f"{student}'s feedback shows hidden test lines: {leaked[:3]}"
         assert "Traceback (most recent call last)" not in text and "Cell In[" not in text
         if student == "partial":
-            assert "AssertionError: Which axis holds the batch?" in text  # errors still show, in one line
+            assert "WrongAnswer: Which axis holds the batch?" in text  # errors still show, in one line
             assert "ValueError: my own bug" in text
             assert "check(answer_q2" in text  # the deleted test cell is back, without its hidden part
+        if student == "blank":  # both graders say what a blank notebook means
+            assert "Not answered: answer_q1 is not defined" in text and "NameError" not in text
+            assert all(t["output"].startswith("Not answered: answer_q") for t in result["tests"])
 
 
 def test_feedback_plugins_fail_closed():
@@ -147,6 +152,7 @@ def test_config_loads_anywhere_and_names_the_plugins(tmp_path):
     assert (root, course_id, timeout, interrupt, add_missing, imported) == (
         str(tmp_path), "lstm-course", 60, True, True, False)
     assert feedback == ["GetGrades", "CSSHTMLHeaderPreprocessor", "autograder.nbgrader_plugins.HideHiddenTests",
-                        "autograder.nbgrader_plugins.ErrorsWithoutTracebacks"]
+                        "autograder.nbgrader_plugins.ErrorsWithoutTracebacks",
+                        "autograder.nbgrader_plugins.NotAnsweredErrors"]
     assert autograde[0] == "autograder.nbgrader_plugins.CourseExecute" and "Execute" not in autograde
     assert "SaveAutoGrades" in autograde and "LimitOutput" in autograde

@@ -26,7 +26,7 @@ CSV_HEADER = ("assignment,duedate,timestamp,student_id,last_name,first_name,emai
 Q1_HINT = "Which axis holds the batch?"  # 01_demo q1's named mistake: (5, 7, 3)
 Q3_HINT = "Check the order of the two sizes."  # 01_demo q3's named mistake: LSTM(9, 6, num_layers=2)
 STAMP = "2025-03-01 10:00:00.000000 UTC"
-SUMMARY = re.compile(r"(\d+) submission\(s\): (\d+) graded, (\d+) skipped \(cached\), (\d+) ungradable")
+SUMMARY = re.compile(r"^autograder: (\d+) submission\(s\): (.*)$", re.M)
 
 
 # --- helpers -----------------------------------------------------------------------------------------------
@@ -68,10 +68,15 @@ def grade_all(ag_env, *args, timeout=600):
 
 
 def summary(done):
+    """The counts of grade-all's last line: {total, graded, cached, ungradable} (0 when not named)."""
     m = SUMMARY.search(done.stderr)
     assert m, done.stderr
-    total, graded, cached, ungradable = map(int, m.groups())
-    return {"total": total, "graded": graded, "cached": cached, "ungradable": ungradable}
+
+    def count(label):
+        found = re.search(rf"(?:^|, )(\d+) {label}", m.group(2))
+        return int(found.group(1)) if found else 0
+    return {"total": int(m.group(1)), "graded": count("graded"), "cached": count("unchanged and skipped"),
+            "ungradable": count("ungradable")}
 
 
 def result(out, student, assignment):
@@ -105,12 +110,15 @@ def visible_text(page):
     ("hal.tar.gz", "hal", None),
 ])
 def test_student_id_from_a_flat_file_name(filename, student, assignment):
-    assert batch.parse_flat_name(filename, ["01_demo", "02_extra"]) == (student, assignment)
+    parsed = batch.parse_flat_name(filename, ["01_demo", "02_extra"])
+    assert parsed[:2] == (student, assignment)
+    # Nothing but the assignment and copy marks: no student id, so the stem stands in and is flagged.
+    assert parsed.id_found == (filename not in ("01_demo.ipynb", "Copy of 01_demo (2).ipynb"))
 
 
 def test_student_id_with_assignment_given():
-    assert batch.parse_flat_name("carol.ipynb", ["01_demo"], "01_demo") == ("carol", "01_demo")
-    assert batch.parse_flat_name("carol_01_demo (1).ipynb", ["01_demo"], "01_demo") == ("carol", "01_demo")
+    assert batch.parse_flat_name("carol.ipynb", ["01_demo"], "01_demo")[:2] == ("carol", "01_demo")
+    assert batch.parse_flat_name("carol_01_demo (1).ipynb", ["01_demo"], "01_demo")[:2] == ("carol", "01_demo")
 
 
 def test_discover_both_layouts(tmp_path):
@@ -190,20 +198,24 @@ def test_results_csv_and_exit_code(graded):
     assert done.stdout == ""
     assert summary(done) == {"total": 7, "graded": 5, "cached": 0, "ungradable": 2}
     assert "[5/5]" in done.stderr  # stderr is no terminal: one progress line per result
+    assert "s per graded submission" in done.stderr
 
     assert (result(out, "alice", "01_demo")["score"], result(out, "alice", "01_demo")["max_score"]) == (4.0, 4.0)
     assert result(out, "alice", "02_extra")["score"] == 1.0
     bob = result(out, "bob", "01_demo")
     assert {t["name"]: t["score"] for t in bob["tests"]} == {"q1_test": 0.0, "q2_test": 0.0, "q3_test": 2.0}
-    assert set(bob) >= {"score", "max_score", "tests", "student", "assignment", "submission", "flagged", "reason",
-                        "key"}
-    assert (bob["student"], bob["assignment"], bob["flagged"]) == ("bob", "01_demo", False)
+    assert set(bob) >= {"score", "max_score", "tests", "student", "assignment", "submission", "status", "flagged",
+                        "reason", "key"}
+    assert (bob["student"], bob["assignment"], bob["status"], bob["flagged"]) == ("bob", "01_demo", "graded", False)
+    assert [t["extra_data"]["answer"] for t in bob["tests"]] == ["(5, 7, 3)", "'B'", "nn.LSTM(6, 9, num_layers=2)"]
+    assert [t["extra_data"]["verdict"] for t in bob["tests"]] == ["wrong", "wrong", "correct"]
     assert Path(bob["submission"]) == graded["sub"] / "bob/01_demo/01_demo.ipynb"
     assert all(set(t) >= {"name", "score", "max_score", "status", "output"} for t in bob["tests"])
     assert result(out, "carol", "01_demo")["score"] == 0.0
 
     dave = result(out, "dave", "01_demo")
-    assert (dave["flagged"], dave["score"], dave["max_score"], dave["tests"]) == (True, 0.0, 4.0, [])
+    assert (dave["status"], dave["flagged"], dave["score"], dave["max_score"], dave["tests"]) == (
+        "ungradable", True, 0.0, 4.0, [])
     assert "not a notebook" in dave["reason"] and "homework.txt" in dave["reason"]
     erin = result(out, "erin", "01_demo")
     assert erin["flagged"] and "not valid JSON" in erin["reason"]
@@ -215,7 +227,7 @@ def test_results_csv_and_exit_code(graded):
         assert (out / student / f"{assignment}.html").is_file()
 
     text, rows = csv_rows(out)
-    assert text.splitlines()[0] == CSV_HEADER
+    assert text.splitlines()[0] == CSV_HEADER + ",status,reason"  # nbgrader's columns, then why
     assert len(rows) == 7
     by = {(r["student_id"], r["assignment"]): r for r in rows}
     assert by["alice", "01_demo"]["timestamp"] == STAMP
@@ -224,7 +236,11 @@ def test_results_csv_and_exit_code(graded):
     assert by["bob", "01_demo"]["late_submission_penalty"] == "0.0" and by["bob", "01_demo"]["timestamp"] == ""
     assert (by["dave", "01_demo"]["score"], by["dave", "01_demo"]["max_score"]) == ("0.0", "4.0")
     assert all(r["duedate"] == r["last_name"] == r["email"] == "" for r in rows)  # no gradebook data
-    assert {r["student"] for r in csv.DictReader(io.StringIO((out / "flagged.csv").read_text()))} == {"dave", "erin"}
+    # Every 0 explains itself: carol is graded (and answered nothing), dave and erin are not gradable.
+    assert (by["carol", "01_demo"]["status"], by["carol", "01_demo"]["reason"]) == ("graded", "")
+    assert by["dave", "01_demo"]["status"] == "ungradable" and "not a notebook" in by["dave", "01_demo"]["reason"]
+    flagged = list(csv.DictReader(io.StringIO((out / "flagged.csv").read_text())))
+    assert {(r["student"], r["status"]) for r in flagged} == {("dave", "ungradable"), ("erin", "ungradable")}
 
 
 def test_feedback_html_shows_results_and_hides_tests(graded):
@@ -234,7 +250,11 @@ def test_feedback_html_shows_results_and_hides_tests(graded):
         for secret in ("BEGIN HIDDEN TESTS", AG_SENTINEL, "expect_", "Traceback", "answer_q1 = (7, 5, 3)"):
             assert secret not in text, (page, secret)
     bob = visible_text((out / "bob" / "01_demo.html").read_text())
-    assert "q1_test" in bob and Q1_HINT in bob and "failed" in bob and "2 / 4" in bob
+    assert "q1_test" in bob and Q1_HINT in bob and "wrong" in bob and "2 / 4" in bob
+    # Context: the exercise's title, the student's own answer as plain data, the verdict.
+    assert "Exercise 1" in bob and "(5, 7, 3)" in bob and "correct" in bob
+    carol = visible_text((out / "carol" / "01_demo.html").read_text())
+    assert "not answered" in carol and "NameError" not in carol
     erin = visible_text((out / "erin" / "01_demo.html").read_text())
     assert "could not be graded" in erin and "not valid JSON" in erin
 
@@ -253,6 +273,30 @@ def test_mistakes_report_counts_named_mistakes(graded):
     top = md.split("## Most frequent named mistakes", 1)[1].split("\n## ", 1)[0]
     assert top.index(Q1_HINT) < top.index(Q3_HINT)  # the most frequent first
     assert "| 2 | 50% | 01_demo | q1_test | Which axis holds the batch? |" in top
+    assert "| students | share | mistake |" in md and "| students | share | answer |" not in md
+    # The wrong answers no named mistake matched, as plain data: bob's "B" for q2.
+    wrong = list(csv.DictReader(io.StringIO((out / "wrong_answers.csv").read_text())))
+    assert [(r["assignment"], r["test"], r["answer"], r["students"]) for r in wrong] == [
+        ("01_demo", "q2_test", "'B'", "1")]
+    assert "| 1 | `'B'` |" in md.split("### q2_test", 1)[1]
+
+
+def test_mistakes_report_leaves_out_assignments_nobody_submitted(graded, ag_env, tmp_path):
+    only = tmp_path / "only"
+    put(only / "alice" / "01_demo" / "01_demo.ipynb", source_nb(graded["course"]))
+    out = tmp_path / "out"
+    done = grade_all(ag_env, only, "--out", out, "--course", graded["course"])
+    assert done.returncode == 0, done.stderr
+    rows = list(csv.DictReader(io.StringIO((out / "mistakes.csv").read_text())))
+    assert rows and {r["assignment"] for r in rows} == {"01_demo"}
+    assert "## 02_extra" not in (out / "mistakes.md").read_text()
+
+
+def test_an_empty_folder_is_an_error(graded, ag_env, tmp_path):
+    (tmp_path / "empty").mkdir()
+    done = grade_all(ag_env, tmp_path / "empty", "--out", tmp_path / "out", "--course", graded["course"])
+    assert done.returncode == 2 and "no submissions found" in done.stderr, done.stderr
+    assert done.stderr.count("\n") == 1 and not (tmp_path / "out" / "grades.csv").exists()
 
 
 def test_report_png(graded):
@@ -268,6 +312,7 @@ def test_csv_matches_nbgrader_export(graded, ag_nbgrader, ag_env, tmp_path):
     ag_nbgrader(course_dir, "export", "--to", tmp_path / "nbgrader.csv")
     theirs = list(csv.DictReader(io.StringIO((tmp_path / "nbgrader.csv").read_text())))
     assert (tmp_path / "nbgrader.csv").read_text().splitlines()[0] == CSV_HEADER
+    assert csv_rows(graded["out"])[0].splitlines()[0].startswith(CSV_HEADER + ",")  # theirs, then ours
     out = shutil.copytree(graded["out"], tmp_path / "out")
     done = grade_all(ag_env, graded["sub"], "--out", out, "--course", course_dir)
     assert summary(done)["graded"] == 0, done.stderr
@@ -284,7 +329,10 @@ def test_rerun_skips_unchanged_and_force_regrades(graded, ag_env, tmp_path):
     before = {p.name: p.read_text() for p in out.glob("*/*.json")}
     again = grade_all(ag_env, graded["sub"], "--out", out, "--course", graded["course"])
     assert again.returncode == 1, again.stderr  # the ungradable ones are still there
-    assert summary(again) == {"total": 7, "graded": 0, "cached": 7, "ungradable": 2}
+    assert summary(again) == {"total": 7, "graded": 0, "cached": 7, "ungradable": 0}
+    # Each file is counted once: the two ungradable ones are among the unchanged.
+    assert "7 unchanged and skipped (2 of them ungradable)" in again.stderr
+    assert "per graded submission" not in again.stderr
     assert {p.name: p.read_text() for p in out.glob("*/*.json")} == before
     assert len(csv_rows(out)[1]) == 7
 
@@ -332,10 +380,17 @@ def test_flat_folder(graded, ag_env, tmp_path):
     put(flat / "dave_01_demo.txt", "answers")
     put(flat / "erin.zip", "PK\x03\x04")
     put(flat / "fred_01_demo.ipynb", json.dumps({"cells": "no", "nbformat": 4}))
+    put(flat / "Copy of 01_demo.ipynb", source_nb(course_dir))  # whose? graded, and flagged
     out = tmp_path / "out"
     done = grade_all(ag_env, flat, "--out", out, "--course", course_dir, "--workers", 2)
     assert done.returncode == 1, done.stderr
-    assert summary(done) == {"total": 5, "graded": 2, "cached": 0, "ungradable": 3}
+    assert summary(done) == {"total": 6, "graded": 3, "cached": 0, "ungradable": 3}
+    assert "1 of them flagged" in done.stderr
+    nameless = next(r for r in map(lambda p: json.loads(p.read_text()), out.glob("*/01_demo.json"))
+                    if r["student"] == "Copy of 01_demo")
+    assert (nameless["score"], nameless["status"]) == (4.0, "flagged") and "no student id" in nameless["reason"]
+    flagged = {r["student"]: r for r in csv.DictReader(io.StringIO((out / "flagged.csv").read_text()))}
+    assert flagged["Copy of 01_demo"]["status"] == "flagged"
     assert result(out, "alice", "01_demo")["score"] == 4.0
     assert result(out, "alice", "01_demo")["ignored"] == [str(flat / "Copy of alice_01_demo (1).ipynb")]
     assert result(out, "bob", "01_demo")["score"] == 3.0
@@ -343,7 +398,7 @@ def test_flat_folder(graded, ag_env, tmp_path):
     assert result(out, "fred", "01_demo")["flagged"]
     erin = json.loads(next((out / "erin").glob("*.json")).read_text())
     assert erin["flagged"] and erin["assignment"] == "" and ".zip" in erin["reason"]
-    assert len(csv_rows(out)[1]) == 5
+    assert len(csv_rows(out)[1]) == 6
 
     # --assignment names the assignment of a file whose name does not; all gradable: exit 0.
     only = tmp_path / "only"
@@ -400,6 +455,9 @@ def test_real_lessons(ag_env, tmp_path):
         for student, folder in (("solution", "source"), ("blank", "release")):
             (sub / student / name).mkdir(parents=True)
             shutil.copy(AG_REPO / folder / name / f"{name}.ipynb", sub / student / name / f"{name}.ipynb")
+    # A completed 03_states saved in the 02_shapes folder, as a renamed copy: graded by its cells, flagged.
+    (sub / "mixup" / "02_shapes").mkdir(parents=True)
+    shutil.copy(AG_REPO / "source" / "03_states" / "03_states.ipynb", sub / "mixup" / "02_shapes" / "02_shapes (1).ipynb")
     out = tmp_path / "out"
     started = time.monotonic()
     done = grade_all(ag_env, sub, "--out", out, "--course", AG_REPO)
@@ -409,9 +467,16 @@ def test_real_lessons(ag_env, tmp_path):
         solution, empty = result(out, "solution", name), result(out, "blank", name)
         assert solution["score"] == solution["max_score"] > 0, solution["tests"]
         assert empty["score"] == 0.0
+    mixup = result(out, "mixup", "03_states")
+    assert mixup["score"] == mixup["max_score"] > 0 and mixup["status"] == "flagged"
+    assert "named like 02_shapes, but its cells are 03_states's" in mixup["reason"]
+    assert not (out / "mixup" / "02_shapes.json").exists()
+    assert "flagged: " in done.stderr and "its cells are 03_states's" in done.stderr
+    flagged = {r["student"]: r for r in csv.DictReader(io.StringIO((out / "flagged.csv").read_text()))}
+    assert "its cells are 03_states's" in flagged["mixup"]["reason"]
     rows = list(csv.DictReader(io.StringIO((out / "mistakes.csv").read_text())))
     not_answered = [r for r in rows if r["kind"] == "not_answered"]
-    assert not_answered and all(r["students"] == "1" and r["graded"] == "2" for r in not_answered)
+    assert not_answered and all(r["students"] == "1" for r in not_answered)
     assert all(r["students"] == "0" for r in rows if r["kind"] != "not_answered")
     print(f"\ngrade-all over {2 * len(lessons)} real lesson notebooks: {wall:.1f} s wall "
           f"({wall / (2 * len(lessons)):.2f} s per submission)")

@@ -26,7 +26,9 @@ def test_lessons_exist():
 def test_parse_hidden_reads_the_spec():
     source = ('### BEGIN HIDDEN TESTS\nexpect_shape("a.q1", answer_q1, (4, 2, 3), mistakes=[\n'
               '    ((2, 4, 3), "swapped"),\n])\n### END HIDDEN TESTS')
-    assert build.parse_hidden(source) == ("expect_shape", "a.q1", "answer_q1", (4, 2, 3), [((2, 4, 3), "swapped")])
+    spec = build.parse_hidden(source)
+    assert (spec.kind, spec.qid, spec.name, spec.expected, spec.mistakes) == \
+        ("expect_shape", "a.q1", "answer_q1", (4, 2, 3), [((2, 4, 3), "swapped")])
 
 
 @pytest.mark.parametrize("source, fragment", [
@@ -68,7 +70,8 @@ def test_lesson_exercises_follow_the_conventions(path):
     kinds = set()
     for cell in tests:
         grade_id = cell.metadata.nbgrader.grade_id
-        kind, qid, name, _, mistakes = build.parse_hidden(cell.source)
+        spec = build.parse_hidden(cell.source)
+        kind, qid, name, mistakes = spec.kind, spec.qid, spec.name, spec.mistakes
         n = grade_id.removesuffix("_test").removeprefix("q")
         assert qid == f"{path.stem}.q{n}" and name == f"answer_q{n}", grade_id
         assert mistakes, f"{grade_id}: list the common mistakes so the hints can name them"
