@@ -39,7 +39,8 @@ def colab_url(relpath, root=ROOT):
 
 def badge_markdown(relpath, root=ROOT):
     return (f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({colab_url(relpath, root)})"
-            f"  \nRuns on CPU in a few seconds per cell; needs only torch, ipywidgets and matplotlib.")
+            f"  \nRuns on CPU in a few seconds per cell; needs only torch, ipywidgets, matplotlib and numpy "
+            "(Colab has them all).")
 
 
 def course_map(root=ROOT):

@@ -5,8 +5,9 @@ of the notebooks (Colab opens one notebook alone, so it cannot be imported). Edi
 here, never in a notebook.
 
 Every control change rebuilds a real nn.LSTM and runs a random input through it, so
-each shape, count, warning and error shown is PyTorch's own. The same plain-text table
-is printed once to the cell's stdout, because widgets don't render on GitHub/nbviewer.
+each shape, count, warning and error shown is PyTorch's own. The plain-text table goes
+out once, in the same display bundle as the widget: frontends that render widgets show
+the live one, and GitHub/nbviewer, which can't, show the table.
 Only ipywidgets API common to 7.x (Colab) and 8.x is used. LSTM_COURSE_NO_FIGURES=1
 turns the picture off (grading, tests); outside a kernel only the state is updated.
 """
@@ -40,6 +41,15 @@ def _install_explorer():
         # Output widgets capture only inside a kernel; elsewhere `with out:` would leak to stdout.
         shell = get_ipython()
         return shell is not None and getattr(shell, "kernel", None) is not None
+
+    def show_once(widget, text):
+        """One output holding both the widget and its plain-text table: a frontend that renders
+        widgets (JupyterLab, Colab) shows the live widget, one that can't (GitHub, nbviewer)
+        the text. A kernel can't know which frontend will look, so it sends both, once."""
+        display({"text/plain": text,
+                 "application/vnd.jupyter.widget-view+json": {"model_id": widget.model_id,
+                                                               "version_major": 2, "version_minor": 0}},
+                raw=True)
 
     def make_control(name, value):
         default, low, high = (spec[name] + (None, None))[:3]
@@ -241,11 +251,12 @@ def _install_explorer():
         Keywords set starting values, e.g. explore(["hidden_size"], input_size=8).
         """
         explorer = Explorer(list(spec) if controls is None else list(controls), view, initial)
-        print(explorer.text)  # the static copy: what GitHub/nbviewer show, widgets or not
         if in_kernel():
-            display(explorer.widget)
             explorer._live = True
             explorer._show()
+            show_once(explorer.widget, explorer.text)
+        else:
+            print(explorer.text)
         return explorer
 
     return explore, Explorer

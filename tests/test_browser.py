@@ -23,7 +23,7 @@ LESSON = Path(os.environ.get("BROWSER_TEST_NOTEBOOK") or ROOT / "source/02_shape
 SCREENSHOT = ROOT / "test-artifacts/browser-explorer.png"
 KEY_PRESSES = 5
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="session")

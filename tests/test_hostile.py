@@ -20,6 +20,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import CONTROL, REPO, VICTIM, build_corpus, tool_env  # noqa: E402
 
@@ -153,6 +155,7 @@ def gradebook_scores(course, lesson):
     return found
 
 
+@pytest.mark.slow
 def test_nbgrader_autograde_survives_the_hostile_corpus(tmp_path):
     course = tmp_path / "course"
     (course / "source").mkdir(parents=True)

@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ["torch==2.13.0", "ipywidgets", "matplotlib", "numpy", "ipykernel"]
 LESSONS = sorted(ROOT.glob("source/*/*.ipynb"))
 CELL_TIMEOUT_S = 300
+pytestmark = pytest.mark.slow
 _timings = {}
 
 # Appended to the in-memory copy only: proves where the kernel ran.
