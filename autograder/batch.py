@@ -532,7 +532,7 @@ def default_workers():
 
 
 def grade_all(directory, out, course_dir=None, assignment=None, workers=None, timeout=DEFAULT_TIMEOUT,
-              force=False, stream=None):
+              force=False, stream=None, require_isolation=False):
     """Grade every submission under `directory` into `out`; returns a Summary (see the module's docstring)."""
     started = time.monotonic()
     stream = stream or sys.stderr
@@ -572,7 +572,8 @@ def grade_all(directory, out, course_dir=None, assignment=None, workers=None, ti
              len(chosen), directory, len(todo), summary.cached, summary.ungradable)
     try:
         if todo:
-            _run_engine(todo, assignments, out, directory, workers or default_workers(), timeout, summary, stream)
+            _run_engine(todo, assignments, out, directory, workers or default_workers(), timeout, summary, stream,
+                        require_isolation)
     except BaseException as err:
         summary.interrupted = isinstance(err, KeyboardInterrupt)
         if summary.interrupted:
@@ -590,7 +591,7 @@ def grade_all(directory, out, course_dir=None, assignment=None, workers=None, ti
     return summary
 
 
-def _run_engine(todo, assignments, out, directory, workers, timeout, summary, stream):
+def _run_engine(todo, assignments, out, directory, workers, timeout, summary, stream, require_isolation=False):
     from . import selftest
     from .engine import Engine
 
@@ -599,10 +600,13 @@ def _run_engine(todo, assignments, out, directory, workers, timeout, summary, st
     progress = Progress(len(todo), stream)
     try:
         with Engine(workers=min(workers, len(todo)), timeout=timeout, hide=[directory, out]) as engine:
-            selftest.run(engine, assignments.root, selftest.checks_source(*assignments.sources().values()))
+            outcome = selftest.run(engine, assignments.root, selftest.checks_source(*assignments.sources().values()))
+            if require_isolation:
+                selftest.require_isolation(outcome)
             for job, results in engine.grade_all([sub.job for sub in todo]):
                 sub = by_id.get(id(job)) or by_path[str(job.path)]
                 record = make_record(sub, assignments, results)
+                record["extra_data"] = {"protections": engine.protections}  # what held while it ran
                 write_record(out, sub, record)
                 summary.graded += 1
                 if record["status"] == GRADER_FAILED_STATUS:

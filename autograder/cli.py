@@ -52,6 +52,8 @@ def parser():
     g.add_argument("--course", help="the course directory (default: the current directory)")
     g.add_argument("--timeout", type=_positive, default=DEFAULT_TIMEOUT,
                    help=f"seconds each cell may run (default {DEFAULT_TIMEOUT})")
+    g.add_argument("--require-isolation", action="store_true",
+                   help="refuse to grade (exit code 2) unless student code is shown unable to read source/")
     b = commands.add_parser("grade-all", help="grade a folder of submissions in parallel",
                             description="Grade every submission in DIR (nbgrader's submitted/ layout, or a flat "
                                         "folder of notebooks named after the students) into OUT: a result JSON "
@@ -65,6 +67,8 @@ def parser():
     b.add_argument("--timeout", type=_positive, default=DEFAULT_TIMEOUT,
                    help=f"seconds each cell may run (default {DEFAULT_TIMEOUT})")
     b.add_argument("--force", action="store_true", help="regrade everything, even unchanged submissions")
+    b.add_argument("--require-isolation", action="store_true",
+                   help="refuse to grade (exit code 2) unless student code is shown unable to read source/")
     b.set_defaults(handler=grade_all)
     from . import gradescope  # `gradescope` (build the zips) and `gradescope-run` (run_autograder's runner)
 
@@ -90,15 +94,32 @@ def _stdout_reserved():
 def grade(args):
     from . import pipeline, report  # pipeline imports nbgrader and nbclient only once the input is good
 
+    run = lambda: pipeline.grade(args.notebook, args.course, args.assignment, args.timeout,
+                                 require_isolation=args.require_isolation)
     if args.json:
         with _stdout_reserved() as out:
-            job, results = pipeline.grade(args.notebook, args.course, args.assignment, args.timeout)
+            job, results = run()
             out.write(report.to_json(results, _extra(job)) + "\n")
     else:
-        job, results = pipeline.grade(args.notebook, args.course, args.assignment, args.timeout)
+        job, results = run()
         notes = [f"Note: {job.note}"] if job.note else []
+        notes.append(sandbox_line(job.protections))
         print(report.table(results, f"{job.path.name} graded as {job.assignment}", notes=notes))
     return 0
+
+
+def sandbox_line(protections):
+    """One line on what kept student code from the course while it ran."""
+    from .engine import DETAIL, is_active
+
+    protections = protections or {}
+    hidden = protections.get("course_hidden")
+    on = [name for name, value in protections.items()
+          if name != "course_hidden" and not name.endswith(DETAIL) and is_active(name, value)]
+    if hidden is True:
+        return f"Sandbox: source/ was hidden from student code ({', '.join(on)})."
+    return (f"WARNING: the sandbox did not hide source/ from student code ({hidden}); "
+            f"active: {', '.join(on) or 'none'}.")
 
 
 def _extra(job):
@@ -118,7 +139,8 @@ def grade_all(args):
     # `kill` (SIGTERM) stops like Ctrl-C: the workers are shut down and the reports rebuilt.
     signal.signal(signal.SIGTERM, _interrupt)
     summary = batch.grade_all(args.directory, args.out, course_dir=args.course, assignment=args.assignment,
-                              workers=args.workers, timeout=args.timeout, force=args.force)
+                              workers=args.workers, timeout=args.timeout, force=args.force,
+                              require_isolation=args.require_isolation)
     return 1 if summary.any_ungradable else 0
 
 

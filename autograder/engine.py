@@ -46,7 +46,15 @@ STOP_WAIT = 5             # seconds workers get to exit on close() before they a
 # The environment a worker (and so a child) gets: nothing else of ours, no credentials.
 ENV_KEEP = ("PATH", "LANG", "LANGUAGE", "TZ", "HOME", "TMPDIR", "LD_LIBRARY_PATH", "PYTHONHOME", "PYTHONPATH",
             "PYTHONHASHSEED", "PYTHONDONTWRITEBYTECODE", "PYTHONNOUSERSITE", "PYTHONUTF8", "PYTHONIOENCODING",
-            "VIRTUAL_ENV")
+            "VIRTUAL_ENV", "AUTOGRADER_SANDBOX_DISABLE")
+
+
+DETAIL = "_detail"  # a protection's "<name>_detail" entry describes it (e.g. the Landlock ABI): no protection itself
+
+
+def is_active(name, value):
+    """Whether a protection of engine.protections holds (or is not needed: a user namespace under root)."""
+    return value is True or (isinstance(value, str) and value.startswith("not needed"))
 
 
 def worker_env(base=None):
@@ -360,8 +368,8 @@ class Engine:
             return
         self._logged = True
         self.protections = dict(protections)
-        on = sorted(k for k, v in protections.items() if v is True)
-        off = {k: v for k, v in protections.items() if v is not True}
+        on = sorted(k for k, v in protections.items() if is_active(k, v))
+        off = {k: v for k, v in protections.items() if not is_active(k, v) and not k.endswith(DETAIL)}
         if off:
             log.warning("sandbox: active: %s; NOT active: %s", ", ".join(on) or "none",
                         "; ".join(f"{k} ({v})" for k, v in sorted(off.items())))

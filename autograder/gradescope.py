@@ -62,6 +62,7 @@ GRADED_VISIBILITY = "after_published"
 SELF_CHECK = "{name} (self-check)"
 CORRECT_PREFIX = "Correct! ("  # what course/checks.py's check() prints for a right answer
 SELF_TEST_FAILED = "the grader failed its self-test"  # how selftest.SelfTestError's message starts
+REFUSED = "refusing to grade"  # how selftest.require_isolation's message starts
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # fixed: the same course gives byte-identical zips
 
 
@@ -147,7 +148,7 @@ PYTHON="$ROOT/venv/bin/python"  # made by setup.sh
 
 mkdir -p "$ROOT/results"
 rm -f "$RESULTS"
-cd "$SRC" && PYTHONPATH="$SRC" "$PYTHON" -m autograder gradescope-run --assignment @ASSIGNMENT@ --root "$ROOT"
+cd "$SRC" && PYTHONPATH="$SRC" "$PYTHON" -m autograder gradescope-run --assignment @ASSIGNMENT@ --root "$ROOT"@REQUIRE@
 echo "run_autograder: the runner exited with status $?"
 
 # The runner writes results.json itself, even when grading fails; this is for a runner that could not start.
@@ -171,10 +172,11 @@ def setup_sh():
                    MIN_PYTHON_DOTTED=".".join(map(str, MIN_PYTHON)))
 
 
-def run_autograder_sh(assignment, timeout=DEFAULT_TIMEOUT, deadline=DEFAULT_DEADLINE):
+def run_autograder_sh(assignment, timeout=DEFAULT_TIMEOUT, deadline=DEFAULT_DEADLINE, require_isolation=False):
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", assignment):
         raise BuildError(f"assignment name {assignment!r}: use letters, digits, '_', '-' and '.' only")
-    return _script(RUN_AUTOGRADER, ASSIGNMENT=assignment, TIMEOUT=int(timeout), DEADLINE=int(deadline))
+    return _script(RUN_AUTOGRADER, ASSIGNMENT=assignment, TIMEOUT=int(timeout), DEADLINE=int(deadline),
+                   REQUIRE=" --require-isolation" if require_isolation else "")
 
 
 def _package_files():
@@ -205,7 +207,8 @@ def _add(archive, name, data, executable=False):
     archive.writestr(info, data)
 
 
-def build_zip(course_dir, assignment, out_dir, timeout=DEFAULT_TIMEOUT, deadline=DEFAULT_DEADLINE):
+def build_zip(course_dir, assignment, out_dir, timeout=DEFAULT_TIMEOUT, deadline=DEFAULT_DEADLINE,
+              require_isolation=False):
     """Write autograder-<assignment>.zip into out_dir; return its path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -213,7 +216,8 @@ def build_zip(course_dir, assignment, out_dir, timeout=DEFAULT_TIMEOUT, deadline
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         _add(archive, "setup.sh", setup_sh(), executable=True)
-        _add(archive, "run_autograder", run_autograder_sh(assignment, timeout, deadline), executable=True)
+        _add(archive, "run_autograder", run_autograder_sh(assignment, timeout, deadline, require_isolation),
+             executable=True)
         _add(archive, "requirements.txt", grading_requirements())
         for name, path in _package_files() + _assignment_files(course_dir, assignment):
             _add(archive, name, path.read_bytes())
@@ -223,7 +227,8 @@ def build_zip(course_dir, assignment, out_dir, timeout=DEFAULT_TIMEOUT, deadline
     return target
 
 
-def build(course_dir=None, assignments=(), out_dir=DEFAULT_OUT, timeout=DEFAULT_TIMEOUT, deadline=DEFAULT_DEADLINE):
+def build(course_dir=None, assignments=(), out_dir=DEFAULT_OUT, timeout=DEFAULT_TIMEOUT, deadline=DEFAULT_DEADLINE,
+          require_isolation=False):
     """Build one zip per assignment (all of the course's when none are named); return their paths."""
     from . import course
     from .errors import GraderError
@@ -237,7 +242,7 @@ def build(course_dir=None, assignments=(), out_dir=DEFAULT_OUT, timeout=DEFAULT_
     if unknown:
         raise BuildError(f"unknown assignment {', '.join(unknown)}; this course has: {', '.join(available)}")
     grading_requirements()  # fail before writing anything
-    return [build_zip(root, a, out_dir, timeout, deadline) for a in (assignments or available)]
+    return [build_zip(root, a, out_dir, timeout, deadline, require_isolation) for a in (assignments or available)]
 
 
 # --- the runner (run_autograder) ----------------------------------------------------------------------
@@ -325,12 +330,14 @@ def _kill_tree(process):
             pass
 
 
-def _call_grader(notebook, course_dir, assignment, timeout, deadline):
+def _call_grader(notebook, course_dir, assignment, timeout, deadline, require_isolation=False):
     """(exit code or None when past the deadline, stdout, stderr) of `python -m autograder grade --json`."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(PROJECT)  # this very package, wherever the zip was unpacked
     command = [sys.executable, "-m", "autograder", "grade", str(notebook), "--json",
                "--assignment", assignment, "--course", str(course_dir), "--timeout", str(timeout)]
+    if require_isolation:
+        command.append("--require-isolation")
     with tempfile.TemporaryDirectory(prefix="gradescope-") as cwd:
         process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, start_new_session=True)
@@ -433,7 +440,7 @@ def _hidden_lines(source_notebook):
     return tuple(line for cell in graded_cells(read_notebook(source_notebook)) for line in cell.hidden)
 
 
-def grade_submission(root, assignment, timeout, deadline):
+def grade_submission(root, assignment, timeout, deadline, require_isolation=False):
     """The results.json object for the submission under `root` (an /autograder-like folder)."""
     from . import course
 
@@ -450,7 +457,7 @@ def grade_submission(root, assignment, timeout, deadline):
     hidden = _hidden_lines(sources[assignment])  # read (and every module imported) before student code runs
     print(f"gradescope-run: grading {notebook} as {assignment} (cells {timeout} s, notebook {deadline} s)")
     started = time.monotonic()
-    code, out, err = _call_grader(notebook, course_dir, assignment, timeout, deadline)
+    code, out, err = _call_grader(notebook, course_dir, assignment, timeout, deadline, require_isolation)
     print(f"gradescope-run: grader exit status {code} after {time.monotonic() - started:.1f} s")
     if err.strip():
         print("gradescope-run: grader's stderr:\n" + err[-20000:])
@@ -460,6 +467,10 @@ def grade_submission(root, assignment, timeout, deadline):
     if code == 2 and _grader_message(err).startswith(SELF_TEST_FAILED):
         return failure("The autograder failed its own self-test, so it graded nothing: this is not your "
                        "notebook's fault. Please tell your instructor; you don't need to submit again. "
+                       f"(Details: {_grader_message(err)})")
+    if code == 2 and _grader_message(err).startswith(REFUSED):
+        return failure("The autograder refused to grade on this machine: it could not keep student code away "
+                       "from the hidden tests. This is not your notebook's fault; please tell your instructor. "
                        f"(Details: {_grader_message(err)})")
     if code == 2:  # the input can't be graded: the grader says why in one line
         message = (_grader_message(err) or f"{notebook.name} could not be graded").rstrip(".")
@@ -481,7 +492,7 @@ def write_results(path, results):
     os.replace(tmp, path)
 
 
-def run(root=None, assignment=None):
+def run(root=None, assignment=None, require_isolation=False):
     """What run_autograder does: grade, then write results.json; never raises for a bad submission."""
     started = time.monotonic()
     root = Path(root or os.environ.get("AUTOGRADER_ROOT") or "/autograder")
@@ -489,7 +500,7 @@ def run(root=None, assignment=None):
     deadline = _env_seconds("AUTOGRADER_DEADLINE", DEFAULT_DEADLINE)
     print(f"gradescope-run: autograder package {PACKAGE}, Python {sys.version.split()[0]}, root {root}")
     try:
-        results = grade_submission(root, assignment, timeout, deadline)
+        results = grade_submission(root, assignment, timeout, deadline, require_isolation)
     except Exception:  # whatever it is, the student still gets a results.json
         traceback.print_exc(file=sys.stdout)
         results = failure(INTERNAL)
@@ -515,6 +526,9 @@ def add_commands(commands, positive):
     b.add_argument("--deadline", type=positive, default=DEFAULT_DEADLINE,
                    help=f"seconds a whole notebook may run on Gradescope (default {DEFAULT_DEADLINE}); keep it "
                         "below the assignment's autograder timeout")
+    b.add_argument("--require-isolation", action="store_true",
+                   help="the zip refuses to grade (results.json says why) unless student code is shown unable "
+                        "to read the hidden tests")
     b.set_defaults(handler=build_command)
 
     r = commands.add_parser("gradescope-run", help="what run_autograder runs on Gradescope",
@@ -522,12 +536,14 @@ def add_commands(commands, positive):
                                         "results/results.json there, as Gradescope expects.")
     r.add_argument("--assignment", required=True)
     r.add_argument("--root", help="default: $AUTOGRADER_ROOT, else /autograder")
+    r.add_argument("--require-isolation", action="store_true",
+                   help="refuse to grade unless student code is shown unable to read the hidden tests")
     r.set_defaults(handler=run_command)
 
 
 def build_command(args):
     try:
-        paths = build(args.course, args.assignments, args.out, args.timeout, args.deadline)
+        paths = build(args.course, args.assignments, args.out, args.timeout, args.deadline, args.require_isolation)
     except BuildError as err:
         print(f"autograder: {err}", file=sys.stderr)
         return err.exit_code
@@ -537,4 +553,4 @@ def build_command(args):
 
 
 def run_command(args):
-    return run(args.root, args.assignment)
+    return run(args.root, args.assignment, args.require_isolation)

@@ -44,17 +44,20 @@ def prepare(path, course_dir=None, assignment=None, sources=None, named=None):
     return Job(Path(path), name, restore.restore(submission, source), scoring.graded_cells(source), root, note)
 
 
-def grade(path, course_dir=None, assignment=None, timeout=DEFAULT_TIMEOUT, hide=()):
+def grade(path, course_dir=None, assignment=None, timeout=DEFAULT_TIMEOUT, hide=(), require_isolation=False):
     """(job, [TestResult]) for the submission at `path`, graded by a one-worker Engine.
 
     hide: more paths student code must not see (the course's own private folders always are).
+    require_isolation: refuse (GraderError) unless the self-test shows student code can't read source/.
     """
     job = prepare(path, course_dir, assignment)
     from . import selftest
     from .engine import Engine
 
     with Engine(workers=1, timeout=timeout, hide=hide) as engine:
-        selftest.run(engine, job.course, selftest.checks_source(job.notebook))
+        outcome = selftest.run(engine, job.course, selftest.checks_source(job.notebook))
+        if require_isolation:
+            selftest.require_isolation(outcome)
         results = engine.grade(job)
         job.protections = engine.protections
         return job, results

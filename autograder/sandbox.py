@@ -4,22 +4,26 @@ A worker's zygote forks this child for every submission (worker.py). The child
 
 1. reads its plan (the code cells to run, and for each test cell the `answer_*`
    names it reads: never a test's source) from a pipe;
-2. shuts itself in (`enter`): a new session; a private mount namespace whose
-   root is made private first, so nothing propagates to the host, in which an
-   empty read-only tmpfs covers each hidden folder (source/, the submissions, the
-   output ...) and /dev/null each hidden file, every other mount is read-only,
-   /tmp, /var/tmp, /dev/shm and /run/lock are private tmpfs, and /proc shows only this child (it runs as PID 1 of a new PID
-   namespace when the zygote could make one); no network and no System V IPC
-   (new net and IPC namespaces); resource limits (address space, CPU time, file
-   size, open files, processes: no fork, no threads); fds 0-2 on /dev/null and
-   every other fd closed but the result pipe; and, when started as root, uid and
-   gid `nobody` with no groups, no new privileges and not dumpable. A step that
-   is not permitted (not root, a container's rules) is skipped: the `ready`
-   message says which protections are active;
-3. runs the code cells in order in the worker's preloaded IPython shell, each
+2. makes its own namespaces (namespaces.isolate: as an ordinary user, inside a user
+   namespace of its own) and, when it got a PID namespace, forks the PID 1 of it, which
+   does the rest while the child only waits and passes on its exit status;
+3. shuts itself in (`enter`): its private mount namespace gets a new root holding only
+   the system's folders and the interpreter's, read-only, a few device nodes and private
+   /tmp, /var/tmp, /dev/shm and /run/lock (namespaces.minimal_root; where that fails, an
+   empty read-only tmpfs covers each folder known to be private, such as source/, the
+   submissions, the output and the user's home), and /proc shows only its own processes; no
+   network and no System V IPC; resource limits (address space, CPU time, file size,
+   open files, processes: no fork, no threads); fds 0-2 on /dev/null and every other fd
+   closed but the result pipe; as root, uid and gid `nobody` with no groups; no new
+   privileges, no capabilities; Landlock (landlock.py: only the interpreter, the system's
+   libraries and a private working folder can be reached; no TCP; no signal to any process
+   outside) and a seccomp filter (seccomp.py: no sockets, ptrace, mounts or namespaces).
+   Every layer that the system refuses is skipped and named: the `ready` message says
+   which protections are active;
+4. runs the code cells in order in the worker's preloaded IPython shell, each
    with a timeout (SIGALRM raises CellTimeout, a KeyboardInterrupt, in the cell,
    as Jupyter's interrupt would), with sys.stdout and sys.stderr capped in memory;
-4. at a test cell runs nothing: it sends the answers the test reads, encoded as
+5. at a test cell runs nothing: it sends the answers the test reads, encoded as
    plain data by answers.encode, which captured every builtin it uses before
    the fork.
 
@@ -28,7 +32,6 @@ Messages to the worker are length-prefixed JSON (`ready`, `begin` per step,
 it sends is only a claim, checked by the judge, and the worker ends a child
 that breaks the protocol.
 """
-import ctypes
 import io
 import json
 import os
@@ -38,82 +41,23 @@ import stat
 import struct
 import sys
 
-from . import answers
+from . import answers, landlock, namespaces, seccomp
+from .namespaces import PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, prctl
 
 FRAME = struct.Struct(">I")
 MAX_MESSAGE = 1 << 20          # bytes of one message (the worker enforces it)
 ANSWER_BUDGET = 1 << 19        # bytes of encoded answers per test before they are replaced
 OUTPUT_KEPT = 64 * 1024        # characters of each cell's stdout/stderr kept (the rest is counted)
-
-CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWPID, CLONE_NEWNET = 0x00020000, 0x08000000, 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 0x1, 0x2, 0x4, 0x8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 0x20, 0x1000, 0x4000, 0x40000
-PR_SET_PDEATHSIG, PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS = 1, 4, 38
-PRIVATE_TMP = (("/tmp", "size=256m,mode=1777"), ("/var/tmp", "size=64m,mode=1777"),
-               ("/dev/shm", "size=64m,mode=1777"), ("/run/lock", "size=1m,mode=1777"))
-SYS_MOUNT_SETATTR, AT_FDCWD, AT_RECURSIVE, MOUNT_ATTR_RDONLY = 442, -100, 0x8000, 0x1
-
-_libc = ctypes.CDLL(None, use_errno=True)
-_SIGNATURES = {"mount": [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p],
-               "unshare": [ctypes.c_int], "setns": [ctypes.c_int, ctypes.c_int],
-               "prctl": [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]}
-for _name, _args in _SIGNATURES.items():
-    if hasattr(_libc, _name):  # Linux; elsewhere these protections report "not available"
-        getattr(_libc, _name).argtypes = _args
+# What student code may read besides the interpreter's own folders (Landlock): the system's
+# programs, libraries and settings, never a home, a course or a scratch folder of the host.
+SYSTEM_READ = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/sys")
+DEVICES = ("/dev/null", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/full")
+DISABLE_ENV = "AUTOGRADER_SANDBOX_DISABLE"  # a test switch: "namespaces", "landlock", "seccomp" (comma-separated)
 
 # Captured before any student code: the child writes its messages with these.
 _write, _dumps = os.write, json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
 _encode_name = answers.encode_name
 _get_attr = object.__getattribute__
-
-
-def _call(name, *args):
-    function = getattr(_libc, name, None)
-    if function is None:
-        raise OSError(38, f"{name}: not available on this system")
-    return function(*args)
-
-
-def _check(result, what):
-    if result != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"{what}: {os.strerror(err)}")
-
-
-def unshare(flags, what="unshare"):
-    _check(_call("unshare", flags), what)
-
-
-def mount(source, target, fstype, flags, data=None):
-    enc = lambda s: None if s is None else os.fsencode(s)
-    _check(_call("mount", enc(source), enc(target), enc(fstype), flags, enc(data)), f"mount {target}")
-
-
-class _MountAttr(ctypes.Structure):
-    _fields_ = [("attr_set", ctypes.c_uint64), ("attr_clr", ctypes.c_uint64),
-                ("propagation", ctypes.c_uint64), ("userns_fd", ctypes.c_uint64)]
-
-
-def read_only_tree(path="/"):
-    """Make every mount at and below `path` read-only (mount_setattr, Linux 5.12+)."""
-    attr = _MountAttr(MOUNT_ATTR_RDONLY, 0, 0, 0)
-    _check(_call("syscall", ctypes.c_long(SYS_MOUNT_SETATTR), ctypes.c_int(AT_FDCWD), ctypes.c_char_p(os.fsencode(path)),
-                         ctypes.c_uint(AT_RECURSIVE), ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr))),
-           "mount_setattr")
-
-
-def prctl(option, value):
-    _check(_call("prctl", option, value, 0, 0, 0), f"prctl {option}")
-
-
-def new_pid_namespace(own_ns_fd):
-    """Make the next fork() of this process PID 1 of a new PID namespace (the zygote calls this per child).
-
-    `own_ns_fd` is this process's own /proc/self/ns/pid: joining it first keeps every new
-    namespace a child of ours, not of the previous child's (namespaces nest 32 deep at most).
-    """
-    _check(_call("setns", own_ns_fd, CLONE_NEWPID), "setns")
-    unshare(CLONE_NEWPID, "unshare(CLONE_NEWPID)")
 
 
 # --- messages ---------------------------------------------------------------------------------------
@@ -176,10 +120,6 @@ class CappedWriter(io.TextIOBase):
 
 # --- shutting the child in -----------------------------------------------------------------------------
 
-def _inside(path, folder):
-    return path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
 def _reachable_by_others(path):
     """Whether a user with no rights here (nobody) can open `path` and walk to it."""
     current = "/"
@@ -191,96 +131,72 @@ def _reachable_by_others(path):
     return bool(mode & stat.S_IROTH) and (not stat.S_ISDIR(mode) or bool(mode & stat.S_IXOTH))
 
 
-def _tmpfs_over(path, expose, options, read_only):
-    """A fresh tmpfs over `path`, with the folders of `expose` inside it bound back in read-only.
-
-    The interpreter may live inside a folder that is covered (a venv in a clone under /tmp,
-    or under the invoking user's home): lazily imported modules must stay readable. `expose`
-    holds [as Python names it, real folder] pairs, because Python keeps using the name it
-    was started by: a venv reached through a symlink inside `path` is bound back at the
-    symlink's place too, or every import through it would fail.
-    """
-    targets = {}
-    for shown, real in expose:
-        for at in (shown, real):
-            if _inside(at, path) and at != path and os.path.isdir(real):
-                targets[at] = real
-    kept = []
-    try:
-        for at, real in sorted(targets.items()):  # a folder before what is inside it
-            kept.append((at, os.open(real, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)))
-        flags = MS_NOSUID | MS_NODEV | MS_NOEXEC
-        mount("tmpfs", path, "tmpfs", flags, options)
-        for at, fd in kept:
-            os.makedirs(at, 0o755, exist_ok=True)
-            mount(f"/proc/self/fd/{fd}", at, None, MS_BIND | MS_REC)
-            mount(None, at, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
-        if read_only:
-            mount(None, path, None, MS_REMOUNT | MS_RDONLY | flags, options)
-    finally:
-        for _, fd in kept:
-            os.close(fd)
-
-
-def _hide_folder(path, expose):
-    """An empty read-only tmpfs over `path`, with the folders of `expose` inside it bound back in."""
-    _tmpfs_over(path, expose, "size=1m,mode=0755", read_only=True)
-
-
-def _hide_file(path):
-    mount("/dev/null", path, None, MS_BIND)
-    mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY)
-
-
 def _why(err):
     return f"{type(err).__name__}: {err}"
 
 
-def enter(config, keep_fd):
-    """Shut this (freshly forked) process in as `config` says; return {protection: True or why not}.
+def _become_pid_1(keep_fd):
+    """Fork the PID 1 of the new PID namespace and return in it; the parent waits, then exits as it did."""
+    pid = os.fork()
+    if pid == 0:
+        prctl(PR_SET_PDEATHSIG, signal.SIGKILL)  # and with it the whole namespace
+        return
+    os.close(keep_fd)  # only PID 1 reports
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_IGN)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            break
+        except InterruptedError:
+            continue
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+    os._exit(os.WEXITSTATUS(status) if os.WIFEXITED(status) else 1)
+
+
+def enter(config, keep_fd, root, active):
+    """Shut this (freshly forked) process in as `config` says; update `active` ({protection: True or why not}).
 
     config: hide (absolute real paths), expose ([name, real folder] pairs of the interpreter's
-    folders, to keep visible inside hidden ones), python (real folders the interpreter needs), workdir (a fallback working folder,
-    created by the worker), user ([uid, gid] to become when root, or None), memory (bytes of
-    address space above the current size), cpu (seconds), fsize (bytes), nofile, nproc, env.
+    folders, to keep visible inside hidden ones), python (real folders the interpreter needs),
+    workdir (a fallback working folder, created by the worker), user ([uid, gid] to become when
+    root, or None), memory (bytes of address space above the current size), cpu (seconds),
+    fsize (bytes), nofile, nproc, env, disable (layers a test turned off).
+    root: whether the grader runs as root, read before any namespace was made.
     """
-    active = {}
     os.umask(0o022)
     vsz = _address_space()
-    root = os.geteuid() == 0
-
-    # Namespaces. The mount namespace is used only once its root is private.
-    active["pid_namespace"] = True if os.getpid() == 1 else "not available (not permitted)"
-    mounts = _try(active, "mount_namespace", lambda: unshare(CLONE_NEWNS))
-    if mounts:
-        mounts = _try(active, "mount_namespace", lambda: mount(None, "/", None, MS_REC | MS_PRIVATE))
-    _try(active, "network_namespace", lambda: unshare(CLONE_NEWNET))
-    _try(active, "ipc_namespace", lambda: unshare(CLONE_NEWIPC))
+    disabled = set(config.get("disable") or ())
 
     tmp_ok = False  # whether /tmp is a private tmpfs (then the working folder is made there)
-    if mounts:
-        failed = []
-        for path in config["hide"]:  # ancestors first: what is inside one is then already gone
+    proc_ok = False
+    if active.get("mount_namespace") is True:
+        pid_1 = active.get("pid_namespace") is True
+        try:  # an allowlist: a root holding only the system, the interpreter and a private /tmp
+            namespaces.minimal_root(config["expose"], SYSTEM_READ, proc=pid_1)
+            active["minimal_root"] = active["hidden_paths"] = active["read_only_filesystem"] = True
+            active["private_tmp"] = tmp_ok = True
+            if pid_1:
+                active["private_proc"] = proc_ok = True
+        except OSError as err:  # else a blocklist: cover what we know must be hidden
+            active["minimal_root"] = _why(err)
+            failed = namespaces.hide(config["hide"], config["expose"])
+            active["hidden_paths"] = True if not failed else "not hidden: " + ", ".join(failed)
+            _try(active, "read_only_filesystem", namespaces.read_only_tree)  # writable: only the private tmpfs below
             try:
-                if os.path.isdir(path):
-                    _hide_folder(path, config["expose"])
-                elif os.path.exists(path):
-                    _hide_file(path)
+                tmp_ok = namespaces.private_tmp(config["expose"])
+                active["private_tmp"] = True
             except OSError as err:
-                failed.append(f"{path} ({err.strerror or err})")
-        active["hidden_paths"] = True if not failed else "not hidden: " + ", ".join(failed)
-        _try(active, "read_only_filesystem", read_only_tree)  # writable: only the private tmpfs below
-        for path, options in PRIVATE_TMP:
-            if os.path.isdir(path):
-                ok = _try(active, "private_tmp",
-                          lambda: _tmpfs_over(path, config["expose"], options, read_only=False))
-                tmp_ok = tmp_ok or (ok and path == "/tmp")
-        if os.getpid() == 1:
-            _try(active, "private_proc", lambda: mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC))
-        else:
+                active["private_tmp"] = _why(err)
+        if not pid_1:
             active["private_proc"] = "not available (no PID namespace)"
+        elif "private_proc" not in active:
+            proc_ok = _try(active, "private_proc", namespaces.private_proc)
     else:
-        for name in ("hidden_paths", "read_only_filesystem", "private_tmp", "private_proc"):
+        for name in ("minimal_root", "hidden_paths", "read_only_filesystem", "private_tmp", "private_proc"):
             active[name] = "not available (no mount namespace)"
 
     # The user to become: only if it can still read the interpreter (after the mounts above).
@@ -288,7 +204,7 @@ def enter(config, keep_fd):
     if root and user is None:
         active["user_nobody"] = "no such user"
     elif not root:
-        active["user_nobody"] = "not available (needs root)"
+        active["user_nobody"] = "not available (needs root): runs as the grader's own user"
     else:
         unreadable = [p for p in config["python"] if os.path.exists(p) and not _reachable_by_others(p)]
         if unreadable:
@@ -338,7 +254,7 @@ def enter(config, keep_fd):
     active["rlimits"] = True if not unset else "not set: " + ", ".join(unset)
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the file size limit fails, it doesn't kill
 
-    # The user, last: everything above needed root.
+    # The user: everything above needed root.
     if user is not None:
         try:
             os.setgroups([])
@@ -348,8 +264,29 @@ def enter(config, keep_fd):
         except OSError as err:
             active["user_nobody"] = _why(err)
     _try(active, "no_new_privileges", lambda: prctl(PR_SET_NO_NEW_PRIVS, 1))
-    if user is not None:
-        _try(active, "not_dumpable", lambda: prctl(PR_SET_DUMPABLE, 0))
+    if active.get("user_namespace") is True:  # its capabilities could undo the mounts above
+        _try(active, "no_capabilities", namespaces.drop_capabilities)
+    _try(active, "not_dumpable", lambda: prctl(PR_SET_DUMPABLE, 0))  # no other process may trace it
+
+    # Landlock: whatever the namespaces did, only these folders can be reached from now on.
+    if "landlock" in disabled:
+        active["landlock"] = f"turned off ({DISABLE_ENV})"
+    else:
+        scratch = [workdir] + ([p for p, _ in namespaces.PRIVATE_TMP] if tmp_ok else [])
+        readable = sorted(set(config["python"]) | set(SYSTEM_READ) | ({"/proc"} if proc_ok else set()))
+        try:
+            active["landlock_detail"] = landlock.restrict(readable, scratch, DEVICES)
+            active["landlock"] = True
+        except OSError as err:
+            active["landlock"] = f"not available ({err.strerror or err})"
+    if "seccomp" in disabled:
+        active["seccomp"] = f"turned off ({DISABLE_ENV})"
+    else:
+        try:
+            active["seccomp_detail"] = seccomp.deny()
+            active["seccomp"] = True
+        except OSError as err:
+            active["seccomp"] = f"not available ({err.strerror or err})"
     _try(active, "dies_with_the_grader", lambda: prctl(PR_SET_PDEATHSIG, signal.SIGKILL))  # after the uid change
     return active
 
@@ -459,8 +396,15 @@ def child_main(shell, plan_fd, out_fd):
         os.setsid()
         plan = json.loads(_read_all(plan_fd))
         os.close(plan_fd)
+        config = plan["sandbox"]
+        # Who started us, read before any namespace: inside a user namespace the answers change.
+        root, uid, gid = os.geteuid() == 0, os.getuid(), os.getgid()
+        active = {}
         try:
-            active = enter(plan["sandbox"], out_fd)
+            active = namespaces.isolate(root, uid, gid, enabled="namespaces" not in (config.get("disable") or ()))
+            if active.get("pid_namespace") is True:
+                _become_pid_1(out_fd)
+            enter(config, out_fd, root, active)
         except BaseException as err:
             send(out_fd, {"m": "failed", "why": _why(err)[:1000]})
             os._exit(3)

@@ -3,23 +3,42 @@
 A fault of the grader itself (a sandbox that hides the interpreter's own files, a worker
 that can't read its answers) would make every test fail the same way an unanswered
 notebook does. So before grading anything, pipeline.grade and grade-all run this job; unless
-it scores full marks the grader stops with SelfTestError (exit code 2) instead of handing
-out zeros.
+its answer scores full marks the grader stops with SelfTestError (exit code 2) instead of
+handing out zeros.
 
 The job's answer cell imports modules nobody preloaded (from the standard library and from
 site-packages), as student code does, and answers with the course's own checks cell when
-the course has one.
+the course has one. A second cell tries to read a canary file planted in the course's
+source/ for the run: whether it could is what `course_hidden` reports, the one question
+that matters about isolation (can student code read the hidden tests?), answered by trying
+rather than by reading the protections' names. `--require-isolation` refuses to grade when
+the answer is not a clear "hidden".
 """
+import logging
+import os
+import secrets
+from dataclasses import dataclass
+
 from nbformat.v4 import new_code_cell, new_notebook
 
-from .course import grade_id
-from .errors import SelfTestError
+from .course import SOURCE_DIR, grade_id
+from .errors import GraderError, SelfTestError
+
+log = logging.getLogger("autograder")
 
 ASSIGNMENT = "grader-self-test"
 ANSWER = (2, 3)
 # Lazily imported modules, one from the standard library and one from site-packages: a sandbox
 # that hides what the interpreter reads fails here, before any student is graded.
 LAZY_IMPORTS = ("email.mime.text", "matplotlib.sankey")
+CANARY_PREFIX = ".autograder-canary-"
+HIDDEN, READ = "hidden", "read"
+
+
+@dataclass
+class Outcome:
+    course_hidden: object  # True, False, or why it is unknown (str)
+    results: list
 
 
 def _meta(gid, **flags):
@@ -36,8 +55,9 @@ def checks_source(*notebooks):
     return ""
 
 
-def job(course=None, checks=""):
-    """The self-test's pipeline.Job; `checks`: the course's checks cell, if it has one."""
+def job(course=None, checks="", canary=None):
+    """The self-test's pipeline.Job; `checks`: the course's checks cell, if it has one;
+    `canary`: (path, token) of the file planted in source/, if one could be."""
     from .pipeline import Job
     from .scoring import graded_cells
 
@@ -51,21 +71,74 @@ def job(course=None, checks=""):
         new_code_cell(f"{imports}\nanswer_q1 = {ANSWER!r}", metadata=_meta("q1_answer", solution=True)),
         new_code_cell(test, metadata=_meta("q1_test", grade=True, locked=True, points=1)),
     ]
+    if canary is not None:
+        path, token = canary
+        cells += [
+            new_code_cell("def _peek(path):\n    try:\n        with open(path) as f:\n            return f.read(100)\n"
+                          "    except OSError:\n        return ''\n"
+                          f"answer_q2 = {READ!r} if _peek({str(path)!r}) == {token!r} else {HIDDEN!r}",
+                          metadata=_meta("q2_answer", solution=True)),
+            new_code_cell(f"assert answer_q2 == {HIDDEN!r}, 'student code could read source/'",
+                          metadata=_meta("q2_test", grade=True, locked=True, points=1)),
+        ]
     notebook = new_notebook(cells=cells)
     return Job(path=f"<{ASSIGNMENT}>", assignment=ASSIGNMENT, notebook=notebook, graded=graded_cells(notebook),
                course=course)
 
 
+def _plant(course):
+    """(path, token) of a canary file written into the course's source/, or (None, why not)."""
+    if course is None:
+        return None, "no course folder to test"
+    token = secrets.token_hex(16)
+    path = os.path.join(course, SOURCE_DIR, CANARY_PREFIX + secrets.token_hex(4))
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        with os.fdopen(fd, "w") as f:
+            f.write(token)
+    except OSError as err:
+        return None, f"unknown: no canary could be planted in {SOURCE_DIR}/ ({err.strerror or err})"
+    return (path, token), ""
+
+
 def run(engine, course=None, checks=""):
-    """Grade the self-test on `engine`; raise SelfTestError unless it scores full marks."""
-    probe = job(course, checks)
-    results = engine.grade(probe)
-    lost = [r for r in results if r.score < r.max_score]
-    if lost:
+    """Grade the self-test on `engine`; raise SelfTestError unless its answer scores full marks.
+
+    Records whether student code could read source/ in engine.protections["course_hidden"].
+    """
+    canary, why = _plant(str(course) if course is not None else None)
+    try:
+        results = engine.grade(job(course, checks, canary))
+    finally:
+        if canary is not None:
+            try:
+                os.unlink(canary[0])
+            except OSError:
+                pass
+    lost = [r for r in results if r.name == "q1_test" and r.score < r.max_score]
+    if lost or not results:
         detail = "; ".join(f"{r.name}: {r.output or r.verdict}" for r in lost)[:600]
         raise SelfTestError(
             "the grader failed its self-test: a notebook with a known right answer did not get full marks "
             f"({detail}). This is a fault of the grader or of how it was installed, not of any submission; "
             "nothing was graded. Check that the interpreter and its packages are readable from a fresh "
             "process (a symlinked venv, a venv in a private folder), then run again.")
-    return results
+    hidden = why or next((r.score == r.max_score for r in results if r.name == "q2_test"), why)
+    if engine.protections is not None:
+        engine.protections["course_hidden"] = True if hidden is True else (
+            "NO: student code could read a file planted in source/" if hidden is False else hidden)
+    if hidden is not True:
+        log.warning("sandbox: student code %s: the hidden tests are NOT safe from it here (see the README, "
+                    "'What the sandbox guarantees')", "could read the course's source/" if hidden is False else
+                    f"may read the course's source/ ({hidden})")
+    return Outcome(hidden, results)
+
+
+def require_isolation(outcome):
+    """Raise GraderError unless the self-test showed that student code can't read source/."""
+    if outcome.course_hidden is not True:
+        what = ("student code could read a file planted in the course's source/"
+                if outcome.course_hidden is False else str(outcome.course_hidden))
+        raise GraderError(f"refusing to grade (--require-isolation): {what}. Grade as root, or where "
+                          "unprivileged user namespaces or Landlock are available (see the README: "
+                          "'What the sandbox guarantees'), or drop --require-isolation.")

@@ -9,11 +9,14 @@ Three kinds of process, of which only the last runs student code:
   It holds the hidden tests, so it never forks after it has seen a job;
 - the zygote: forked from the worker right after the preload, before any job, so its
   memory holds no test and no other student's code. For each job the worker hands
-  it two pipe ends (SCM_RIGHTS); it forks the child, in a new PID namespace when it
-  can, reports the child's pid, waits for it and reports its exit status. It never
-  reads a plan or a message;
-- the child (sandbox.py): reads its plan from the worker, shuts itself in, runs the
+  it two pipe ends (SCM_RIGHTS); it forks the child, reports the child's pid, waits
+  for it and reports its exit status. It never reads a plan or a message;
+- the child (sandbox.py): reads its plan from the worker, makes its own namespaces
+  (and the PID 1 of its PID namespace, which does the rest), shuts itself in, runs the
   code cells and reports answers.
+
+The worker and its zygote are not dumpable: a child that shares their uid (a grader run
+by an ordinary user) can neither ptrace them nor read their memory through /proc.
 
 The worker enforces deadlines (setup, each cell: timeout + grace, the whole job)
 and limits on the child's messages; a child that overruns them, or breaks the
@@ -112,7 +115,7 @@ def preload():
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 
-    from . import answers, judge, sandbox, scoring  # noqa: F401
+    from . import answers, judge, landlock, namespaces, sandbox, scoring, seccomp  # noqa: F401
 
     config = Config()
     config.HistoryManager.enabled = False  # no SQLite, no saving thread
@@ -149,10 +152,6 @@ class ZygoteError(Exception):
 def _zygote_main(sock, shell):
     from . import sandbox
 
-    try:
-        own_pid_ns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        own_pid_ns = None
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     while True:
         try:
@@ -166,12 +165,7 @@ def _zygote_main(sock, shell):
                 os.close(fd)
             sock.sendall(ZYGOTE_MESSAGE.pack(b"E", 0))
             continue
-        if own_pid_ns is not None:
-            try:
-                sandbox.new_pid_namespace(own_pid_ns)
-            except OSError:
-                own_pid_ns = None  # not permitted here: children share our PID namespace
-        pid = os.fork()
+        pid = os.fork()  # the child makes its own namespaces (sandbox.child_main)
         if pid == 0:
             try:
                 sock.close()
@@ -199,9 +193,9 @@ def start_zygote(shell, keep=()):
     if pid == 0:
         try:
             ours.close()
-            from . import sandbox
+            from . import namespaces
 
-            sandbox.prctl(sandbox.PR_SET_PDEATHSIG, signal.SIGKILL)
+            namespaces.prctl(namespaces.PR_SET_PDEATHSIG, signal.SIGKILL)
             if os.getppid() != parent:
                 os._exit(0)
             os.closerange(3, theirs.fileno())
@@ -479,11 +473,14 @@ def _nobody():
 
 class Worker:
     def __init__(self, shell):
+        from .sandbox import DISABLE_ENV
+
         self.zygote = Zygote(shell)
         self.expose = _interpreter_paths()
         self.python = sorted({real for _, real in self.expose})
         self.user = _nobody()
         self.env = {k: v for k, v in os.environ.items()}
+        self.disable = [part.strip() for part in os.environ.get(DISABLE_ENV, "").split(",") if part.strip()]
 
     def plan(self, job, check_names):
         """(plan for the child, {grade_id: (step, source, cell number)} of the test cells)."""
@@ -518,7 +515,7 @@ class Worker:
             "hide": hide, "expose": self.expose, "python": self.python, "workdir": workdir,
             "user": self.user, "memory": job.get("memory") or DEFAULT_MEMORY,
             "cpu": math.ceil(min(total, job.get("job_timeout") or total)),
-            "fsize": FSIZE, "nofile": NOFILE, "nproc": NPROC, "env": self.env}}
+            "fsize": FSIZE, "nofile": NOFILE, "nproc": NPROC, "env": self.env, "disable": self.disable}}
         try:
             run = Supervisor(self.zygote, plan, timeout, job.get("job_timeout")).supervise()
         finally:
@@ -568,6 +565,12 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     job_fd, result_fd = int(argv[0]), int(argv[1])
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the engine stops us (EOF or a signal to our group)
+    from . import namespaces
+
+    try:  # no process of our uid may ptrace us or read our memory (the hidden tests) through /proc
+        namespaces.prctl(namespaces.PR_SET_DUMPABLE, 0)
+    except OSError:
+        pass
     shell = preload()
     count = threads()
     if count > 1:  # fork() copies only the calling thread: a lock held by another one stays held

@@ -123,7 +123,7 @@ def _install_checks():
             try:
                 out, (h_n, c_n) = lstm_forward(layer, x)
             except Exception as err:  # the student's layer is broken; say so rather than crash
-                return invalid(broken, "lstm-broken", f"Running it failed with {type_name(type_(err))}.")
+                return invalid(broken, "lstm-broken", f"Running it failed with {short_type_name(type_(err))}.")
         want_out = [2, 3, d * h_out] if cfg["batch_first"] else [3, 2, d * h_out]
         want_h = [d * cfg["num_layers"], 2, h_out]
         want_c = [d * cfg["num_layers"], 2, cfg["hidden_size"]]

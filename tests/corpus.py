@@ -360,6 +360,144 @@ print(_attempts)
 '''
 
 
+def proc_walk_code(lesson):
+    """From a blank notebook: finds the course through /proc (every process's cwd and command line)
+    and runs the solution cells of source/*/<lesson>.ipynb: full marks if it can read them."""
+    return f"""
+import glob, json, os
+_roots = set()
+for _p in glob.glob("/proc/*/cwd"):
+    try:
+        _roots.add(os.readlink(_p))
+    except OSError:
+        pass
+for _p in glob.glob("/proc/*/cmdline"):
+    try:
+        with open(_p, "rb") as _f:
+            _roots.update(os.path.dirname(a.decode(errors="replace")) for a in _f.read().split(b"\\0") if a.startswith(b"/"))
+            _f.seek(0)
+            _roots.update(a.decode(errors="replace") for a in _f.read().split(b"\\0") if a.startswith(b"/"))
+    except OSError:
+        pass
+_done = False
+for _root in sorted(_roots):
+    for _up in range(4):
+        _base = os.path.join(_root, *[".."] * _up)
+        for _path in glob.glob(os.path.join(_base, "source", "*", "{lesson}.ipynb")):
+            try:
+                with open(_path, encoding="utf-8") as _f:
+                    _cells = json.load(_f)["cells"]
+            except (OSError, ValueError):
+                continue
+            for _c in _cells:
+                if _c.get("metadata", {{}}).get("nbgrader", {{}}).get("solution"):
+                    exec("".join(_c["source"]))
+            print("ran the solutions of", _path)
+            _done = True
+            break
+        if _done:
+            break
+    if _done:
+        break
+"""
+
+
+def others_code(lesson, own):
+    """From a blank notebook: looks for other students' notebooks of `lesson` anywhere it can walk to
+    (its working folder's parents, /tmp, /home, every process's cwd) and runs their answer cells."""
+    return f"""
+import glob, json, os
+_seen, _found = 0, None
+_starts = [os.getcwd(), "/tmp", "/home", "/root", "/work"] + glob.glob("/proc/*/cwd")
+for _start in _starts:
+    for _dirpath, _dirs, _files in os.walk(_start):
+        _seen += 1
+        if _seen > 20000 or _dirpath.count(os.sep) > 8:
+            _dirs[:] = []
+            continue
+        for _name in _files:
+            if _name.endswith(".ipynb") and "{lesson}" in _name and "{own}" not in _name:
+                try:
+                    with open(os.path.join(_dirpath, _name), encoding="utf-8") as _f:
+                        _cells = json.load(_f)["cells"]
+                except (OSError, ValueError):
+                    continue
+                _answers = ["".join(c["source"]) for c in _cells if str(c.get("metadata", {{}}).get("nbgrader", {{}}).get("grade_id", "")).endswith("_answer")]
+                if any("answer_q1 =" in a for a in _answers):
+                    _found = os.path.join(_dirpath, _name)
+                    for _a in _answers:
+                        try:
+                            exec(_a)
+                        except Exception:
+                            pass
+                    break
+        if _found:
+            break
+    if _found:
+        break
+print("copied from", _found)
+"""
+
+
+def tcp_code(port, right, wrong, var):
+    """Answers right only if it can open a TCP connection to the test's listener on 127.0.0.1."""
+    return f"""
+import socket
+try:
+    _s = socket.create_connection(("127.0.0.1", {port}), timeout=2)
+    _s.sendall(b"a submission got through")
+    _s.close()
+    {var} = {right}
+except OSError as _err:
+    print("no connection:", _err)
+    {var} = {wrong}
+"""
+
+
+def signal_code(right, wrong, var):
+    """Tries to kill or ptrace every other process it can name (the worker, the grading parent, other
+    students' children): answers right only if one attempt succeeded."""
+    return f"""
+import ctypes, os, signal
+_libc = ctypes.CDLL(None, use_errno=True)
+_me, _hits = os.getpid(), []
+_pids = {{os.getppid()}} | set(range(1, 4000))
+for _pid in sorted(_pids - {{_me, 0}}):
+    if _pid == 1 and _me == 1:
+        continue
+    try:
+        os.kill(_pid, signal.SIGKILL)
+        _hits.append(("kill", _pid))
+    except OSError:
+        pass
+    if _libc.ptrace(16, _pid, None, None) == 0:  # PTRACE_ATTACH
+        _hits.append(("ptrace", _pid))
+print("reached", _hits[:5])
+{var} = {right} if _hits else {wrong}
+"""
+
+
+def smuggle_code(secrets, course):
+    """Reads files and variables outside the course (the grader's home, gradebook.db, the environment,
+    the parent's environment) and hides what it read in the name of a class it answers with."""
+    home_file, gradebook, env_name = secrets
+    return f"""
+import os, pwd, re
+_found = []
+for _path in [{str(home_file)!r}, os.path.join(pwd.getpwuid(os.getuid()).pw_dir, {Path(home_file).name!r}),
+              {str(gradebook)!r}, os.path.join({str(course)!r}, "gradebook.db"), "/proc/%d/environ" % os.getppid()]:
+    try:
+        with open(_path, "rb") as _f:
+            _found += re.findall(rb"SECRET[0-9a-f]{{20}}", _f.read())
+    except OSError:
+        pass
+_found += re.findall(r"SECRET[0-9a-f]{{20}}", os.environ.get({env_name!r}, ""))
+_name = _found[0].decode() if _found and isinstance(_found[0], bytes) else (_found[0] if _found else "NothingFound")
+answer_q1 = type(_name, (), {{}})()
+print("smuggling", _name)
+"""
+
+
 # --- the cases -------------------------------------------------------------------------------------
 
 CASE_NAMES = (
@@ -374,8 +512,10 @@ CASE_NAMES = (
     "p01-patch-isinstance", "p02-patch-torch-functions", "p03-patch-nn-lstm", "p04-patch-rnn-module",
     "p05-input-transformer",
     "w01-warning-dropout", "w02-warning-proj-size",
-    "l01-read-hidden", "l02-write-out",
+    "l01-read-hidden", "l02-write-out", "l03-proc-walk", "l04-find-others", "l05-tcp", "l06-signal",
+    "l07-smuggle",
 )
+SECRET_ENV = "AUTOGRADER_TEST_SECRET"  # the smuggler looks for it in its own and its parent's environment
 
 
 def lying_class(name, base, extra=""):
@@ -384,12 +524,16 @@ def lying_class(name, base, extra=""):
             f"    def __ne__(self, other):\n        return False\n    __hash__ = {base}.__hash__\n{extra}")
 
 
-def build_corpus(dest, lesson="02_shapes", *, layout="flat", course=REPO, out=None, cases=None):
+def build_corpus(dest, lesson="02_shapes", *, layout="flat", course=REPO, out=None, cases=None, port=None,
+                 secrets=None):
     """Write the corpus for `lesson` under `dest`; return its [Case].
 
     course: the course whose source/ has the lesson (the reader attack tries that path);
     out: the grader's output folder the writer attack targets (default: dest/../out);
-    cases: the names (from CASE_NAMES) to build, default all.
+    cases: the names (from CASE_NAMES) to build, default all;
+    port: a TCP port on 127.0.0.1 the test listens on (l05-tcp; without one that case is left out);
+    secrets: (a file in the grader's home, the course's gradebook.db, an environment variable's name)
+    holding SECRET<20 hex digits> (l07-smuggle; without them that case is left out).
     """
     import nbformat
 
@@ -409,6 +553,7 @@ def build_corpus(dest, lesson="02_shapes", *, layout="flat", course=REPO, out=No
         raise ValueError(f"{lesson} has {len(ex)} exercises; the corpus needs at least 4")
     points = {e.test_id: e.points for e in ex}
     base = honest(lesson, course)
+    blank = released(lesson, course)
     first, second, third, fourth = ex[0], ex[1], ex[2], ex[3]
     later = lambda e: frozenset(x.test_id for x in ex if x.n > e.n)
     lstm = next((e for e in reversed(ex) if e.kind == "lstm"), None)
@@ -655,6 +800,42 @@ def build_corpus(dest, lesson="02_shapes", *, layout="flat", course=REPO, out=No
                  "every attempt fails (nothing created or changed); graded on its honest answers: full marks",
                  nb, must_not_exist=(out / f"INJECTED-{name}.txt", dest / f"INJECTED-{name}.txt"),
                  must_not_change={victim: sha256(victim)} if victim.exists() else {})
+        elif name == "l03-proc-walk":
+            nb = copy.deepcopy(blank)
+            set_answer(nb, first, proc_walk_code(lesson))
+            emit(name, "a blank notebook whose first answer cell finds the course through /proc/*/cwd and "
+                       "/proc/*/cmdline and runs the solution cells of source/*/<lesson>.ipynb",
+                 "nothing is readable: every test 0 (nothing is answered)", nb, zero=frozenset(points))
+        elif name == "l04-find-others":
+            nb = copy.deepcopy(blank)
+            set_answer(nb, first, others_code(lesson, name))
+            emit(name, "a blank notebook whose first answer cell walks the filesystem (its folder's parents, "
+                       "/tmp, /home, every process's cwd) for other students' notebooks and runs their answers",
+                 "no other notebook is reachable: every test 0", nb, zero=frozenset(points))
+        elif name == "l05-tcp":
+            if port is None:
+                continue
+            set_answer(nb, second, tcp_code(port, second.solution.split("=", 1)[1].strip(), second.wrong,
+                                            f"answer_q{second.n}"))
+            emit(name, f"q{second.n}: opens a TCP connection to a port on 127.0.0.1 that the test listens on; "
+                       "right answer only if it connects",
+                 f"no connection arrives: {second.test_id} 0, the rest full", nb, zero={second.test_id})
+        elif name == "l06-signal":
+            set_answer(nb, second, signal_code(second.solution.split("=", 1)[1].strip(), second.wrong,
+                                               f"answer_q{second.n}"))
+            emit(name, f"q{second.n}: sends SIGKILL to, and tries PTRACE_ATTACH on, every other pid up to 4000 "
+                       "(its parent, the worker, the grader, other students' children); right answer only if "
+                       "one attempt succeeds",
+                 f"nothing is reached: {second.test_id} 0, the rest full, every other submission graded",
+                 nb, zero={second.test_id})
+        elif name == "l07-smuggle":
+            if secrets is None:
+                continue
+            set_answer(nb, first, smuggle_code(secrets, course))
+            emit(name, f"q{first.n}: reads the grader's home, gradebook.db and the environments for a secret and "
+                       "answers with an object whose class is named after it (the checks echo a type's name)",
+                 f"nothing is readable, and no feedback or report holds the secret: {first.test_id} 0, the rest full",
+                 nb, zero={first.test_id})
     order = {name: i for i, name in enumerate(CASE_NAMES)}
     return sorted(built, key=lambda c: order[c.student])
 

@@ -236,7 +236,7 @@ def test_a_grader_that_fails_its_self_test_stops_instead_of_grading(tmp_path):
             selftest.run(engine)
     assert "not of any submission" in str(info.value)
     with Engine(workers=1, timeout=10) as engine:  # the same job on a sound sandbox
-        assert [r.score for r in selftest.run(engine)] == [1.0]
+        assert [r.score for r in selftest.run(engine).results] == [1.0]
 
 
 # --- a notebook of another assignment ---------------------------------------------------------------------

@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import CONTROL, REPO, VICTIM, build_corpus, tool_env  # noqa: E402
+from corpus import CONTROL, REPO, SECRET_ENV, VICTIM, build_corpus, tool_env  # noqa: E402
 
 LESSON = "02_shapes"
 # A second lesson, few cases: its q7 answer is itself a proj_size LSTM (warns when run on CPU).
@@ -53,40 +53,74 @@ def dump(name, data):
     (ARTIFACTS / f"hostile-{name}.json").write_text(json.dumps(data, indent=1) + "\n")
 
 
-def corpus_for(dest, layout, course, out):
-    cases = build_corpus(dest, LESSON, layout=layout, course=course, out=out)
+class Listener:
+    """A TCP listener on 127.0.0.1 for l05-tcp: it records every connection that arrives."""
+
+    def __init__(self):
+        import socket
+        import threading
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port, self.arrived, self.stop = self.sock.getsockname()[1], [], threading.Event()
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        while not self.stop.is_set():
+            try:
+                conn, addr = self.sock.accept()
+            except OSError:
+                continue
+            self.arrived.append(addr)
+            conn.close()
+
+    def close(self):
+        self.stop.set()
+        self.thread.join(5)
+        self.sock.close()
+
+
+def plant_secrets(home, gradebook):
+    """Files and an environment variable holding a secret that no feedback may ever show."""
+    import secrets as random
+
+    token = "SECRET" + random.token_hex(10)
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "secret.txt").write_text(f"my key: {token}\n")
+    gradebook.parent.mkdir(parents=True, exist_ok=True)
+    gradebook.write_text(f"sqlite? no: {token}\n")
+    return token, (home / "secret.txt", gradebook, SECRET_ENV)
+
+
+def corpus_for(dest, layout, course, out, port=None, secrets=None):
+    cases = build_corpus(dest, LESSON, layout=layout, course=course, out=out, port=port, secrets=secrets)
     if layout == "flat":
         cases += build_corpus(dest, EXTRA[0], layout=layout, course=course, out=out, cases=EXTRA[1])
     return cases
 
 
-# --- grade-all ---------------------------------------------------------------------------------------
-
-def test_grade_all_grades_the_hostile_corpus_exactly(tmp_path):
-    subs, out = tmp_path / "submissions", tmp_path / "out"
-    cases = corpus_for(subs, "flat", REPO, out)
-    assert len({c.path for c in cases}) == len(cases)
-
-    done = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade-all", str(subs), "--out", str(out), "--course", str(REPO),
-         "--workers", "2", "--timeout", str(TIMEOUT), "--force"],
-        cwd=tmp_path, env=tool_env(), capture_output=True, text=True, timeout=900, preexec_fn=_backstop)
-    print(done.stderr[-3000:])
-    assert done.returncode == 1, f"exit {done.returncode} (1: some submissions are ungradable)\n{done.stderr[-5000:]}"
-    assert "Traceback" not in done.stderr, done.stderr[-5000:]
-
+def check_grade_all(cases, done, subs, out, secret=None, listener=None):
+    """(failures, observed) of a grade-all run over the corpus: every case exactly as expected."""
+    failures = []
+    if done.returncode != 1:
+        failures.append(f"exit {done.returncode} (1: some submissions are ungradable)\n{done.stderr[-5000:]}")
+    if "Traceback" in done.stderr:
+        failures.append(done.stderr[-5000:])
     records = {}
     for path in out.glob("*/*.json"):
         record = json.loads(path.read_text())
         records[Path(record["submission"]).name] = record
-    failures, observed = [], {}
+    observed = {}
     for case in cases:
         record = records.get(case.path.name)
         if record is None:
             failures.append(f"{case.student} ({case.lesson}): no result JSON")
             continue
         where = f"{case.student} ({case.lesson})"
-        if record.get("flagged"):
+        if record.get("status") == "ungradable":
             scores = None
             if record.get("score") != 0 or not record.get("reason") or record.get("tests"):
                 failures.append(f"{where}: ungradable, but score {record.get('score')}, "
@@ -100,23 +134,53 @@ def test_grade_all_grades_the_hostile_corpus_exactly(tmp_path):
             failures.append(f"{where}: the result JSON is forged: {record}")
         failures += [f"{where}: {p}" for p in case.problems(scores)]
         failures += [f"{where}: side effect: {p}" for p in case.side_effects()]
-        observed[f"{case.student} ({case.lesson})"] = {
+        observed[where] = {
             "scores": scores, "reason": record.get("reason", ""), "verdict": verdict(case, scores),
             "outputs": {t["name"]: t.get("output", "")[:200] for t in record.get("tests", [])}}
 
-    # Nothing planted anywhere, and no forged line in the course-wide CSV.
+    # Nothing planted anywhere, no forged line in the course-wide CSV, no secret in any file written.
     planted = [str(p) for p in list(out.rglob("*INJECTED*")) + list(subs.rglob("*INJECTED*"))]
     failures += [f"planted file: {p}" for p in planted]
-    grades = (out / "grades.csv").read_text()
-    if "999" in grades:
-        failures.append(f"grades.csv holds a forged line:\n{grades}")
+    if "999" in (out / "grades.csv").read_text():
+        failures.append(f"grades.csv holds a forged line:\n{(out / 'grades.csv').read_text()}")
+    if secret is not None:
+        leaks = [str(p) for p in out.rglob("*") if p.is_file() and secret.encode() in p.read_bytes()]
+        failures += [f"the secret reached {p}" for p in leaks]
+    if listener is not None and listener.arrived:
+        failures.append(f"TCP connections reached the test's listener from {listener.arrived}")
     control = records.get(f"{CONTROL}_{LESSON}.ipynb")
-    assert control and control["score"] == control["max_score"] > 0, control
+    if not (control and control["score"] == control["max_score"] > 0):
+        failures.append(f"the control did not get full marks: {control}")
+    return failures, observed
 
-    dump("grade-all", observed)
-    print("\ngrade-all on the hostile corpus:")
+
+def print_observed(title, observed):
+    print(f"\n{title}:")
     for name, row in observed.items():
         print(f"  {name:<42} {row['verdict']}" + (f"  [{row['reason']}]" if row["reason"] else ""))
+
+
+# --- grade-all ---------------------------------------------------------------------------------------
+
+def test_grade_all_grades_the_hostile_corpus_exactly(tmp_path):
+    subs, out = tmp_path / "submissions", tmp_path / "out"
+    listener = Listener()
+    secret, secrets = plant_secrets(tmp_path / "home", tmp_path / "gradebook.db")
+    try:
+        cases = corpus_for(subs, "flat", REPO, out, port=listener.port, secrets=secrets)
+        assert len({c.path for c in cases}) == len(cases)
+        assert {c.student for c in cases} >= {"l05-tcp", "l07-smuggle"}
+        done = subprocess.run(
+            [sys.executable, "-m", "autograder", "grade-all", str(subs), "--out", str(out), "--course", str(REPO),
+             "--workers", "2", "--timeout", str(TIMEOUT), "--force"],
+            cwd=tmp_path, env=dict(tool_env(), **{SECRET_ENV: secret}), capture_output=True, text=True,
+            timeout=900, preexec_fn=_backstop)
+    finally:
+        listener.close()
+    print(done.stderr[-3000:])
+    failures, observed = check_grade_all(cases, done, subs, out, secret, listener)
+    dump("grade-all", observed)
+    print_observed("grade-all on the hostile corpus", observed)
     assert not failures, "\n".join(failures)
 
 
