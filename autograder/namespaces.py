@@ -183,7 +183,7 @@ def _bind_into(new_root, path, real=None):
         os.close(fd)
 
 
-def minimal_root(expose, system, proc=False):
+def minimal_root(expose, system, proc=False, hide=()):
     """Replace this mount namespace's root by one that holds only what student code needs.
 
     `system`: the system's folders (bound read-only where they exist); `expose`: [name, real
@@ -192,6 +192,9 @@ def minimal_root(expose, system, proc=False):
     the PID 1 of its own PID namespace) /proc is that namespace's; else it is an empty folder.
     Everything else of the host, the course, the submissions and every home included, is simply
     not there: an allowlist, where hide() is a blocklist.
+
+    `hide`: paths that must stay invisible even inside a folder bound in (an empty tmpfs covers
+    each one that the new root shows and that holds none of the interpreter's folders).
 
     The new /proc is mounted before the old root goes: in a user namespace the kernel allows a
     proc mount only while another one is fully visible in the mount namespace.
@@ -203,10 +206,18 @@ def minimal_root(expose, system, proc=False):
     for path in system:
         if os.path.lexists(path):
             _bind_into(new_root, path)
+    for path, options in PRIVATE_TMP:  # before the interpreter: a venv may live under /tmp
+        os.makedirs(new_root + path, 0o755, exist_ok=True)
+        mount("tmpfs", new_root + path, "tmpfs", MS_NOSUID | MS_NODEV, options)
     for shown, real in sorted(expose):  # a folder before what is inside it
         for at in (shown, real):
             if os.path.isdir(real) and not os.path.exists(new_root + at):
                 _bind_into(new_root, at, real)
+    exposed = [at for pair in expose for at in pair]
+    for path in hide:
+        if os.path.isdir(new_root + path) and not any(inside(at, path) for at in exposed if at != path):
+            mount("tmpfs", new_root + path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
+                  "size=1m,mode=0755")
     for name in DEVICE_NODES:
         if os.path.exists(f"/dev/{name}"):
             target = f"{new_root}/dev/{name}"
@@ -218,9 +229,6 @@ def minimal_root(expose, system, proc=False):
             finally:
                 os.close(fd)
     os.symlink("/proc/self/fd", f"{new_root}/dev/fd")
-    for path, options in PRIVATE_TMP:
-        os.makedirs(new_root + path, 0o755, exist_ok=True)
-        mount("tmpfs", new_root + path, "tmpfs", MS_NOSUID | MS_NODEV, options)
     os.makedirs(f"{new_root}/proc", 0o555, exist_ok=True)
     if proc:
         mount("proc", f"{new_root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)

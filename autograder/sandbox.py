@@ -176,7 +176,7 @@ def enter(config, keep_fd, root, active):
     if active.get("mount_namespace") is True:
         pid_1 = active.get("pid_namespace") is True
         try:  # an allowlist: a root holding only the system, the interpreter and a private /tmp
-            namespaces.minimal_root(config["expose"], SYSTEM_READ, proc=pid_1)
+            namespaces.minimal_root(config["expose"], SYSTEM_READ, proc=pid_1, hide=config["hide"])
             active["minimal_root"] = active["hidden_paths"] = active["read_only_filesystem"] = True
             active["private_tmp"] = tmp_ok = True
             if pid_1:
