@@ -250,7 +250,7 @@ def tests_digest(source):
     """sha256 of what grading a submission of `source` depends on: every protected cell (checks
     cell, test cells with their hidden tests, locked cells) and the nbgrader metadata of every
     graded or protected cell (points, grade ids). Editing a solution or the prose changes nothing."""
-    from nbgrader import utils
+    from . import cells as utils
 
     h = hashlib.sha256()
     for cell in source.cells:
@@ -532,14 +532,29 @@ def default_workers():
 
 
 def grade_all(directory, out, course_dir=None, assignment=None, workers=None, timeout=DEFAULT_TIMEOUT,
-              force=False, stream=None, require_isolation=False):
-    """Grade every submission under `directory` into `out`; returns a Summary (see the module's docstring)."""
+              force=False, stream=None, require_isolation=False, roster=None, canvas=None):
+    """Grade every submission under `directory` into `out`; returns a Summary (see the module's docstring).
+
+    roster: a roster CSV (exports.read_roster); canvas: (assignment, Canvas assignment id) for canvas.csv.
+    """
     started = time.monotonic()
     stream = stream or sys.stderr
     root = course.find_course(course_dir)
     assignments = Assignments(root)
     if assignment is not None and assignment not in assignments.paths:
         raise GraderError(f"unknown assignment {assignment!r}; this course has: {', '.join(assignments.names)}")
+    students = None
+    if canvas is not None and roster is None:
+        raise GraderError("--canvas needs --roster: the roster maps student ids to Canvas's")
+    if canvas is not None and canvas[0] not in assignments.paths:
+        raise GraderError(f"--canvas: unknown assignment {canvas[0]!r}; this course has: {', '.join(assignments.names)}")
+    if roster is not None:
+        from . import exports
+
+        try:
+            students = exports.read_roster(roster)
+        except exports.RosterError as err:
+            raise GraderError(str(err)) from None
     directory, out = Path(directory).resolve(), Path(out).resolve()
     if not directory.is_dir():
         raise GraderError(f"submissions folder not found: {directory}")
@@ -580,11 +595,11 @@ def grade_all(directory, out, course_dir=None, assignment=None, workers=None, ti
             log.warning("interrupted after %d of %d; the finished results are kept, rerun to grade the rest",
                         summary.graded, len(todo))
         try:  # what is finished is reported even so
-            outputs.write_course_files(out, root, assignments.sources())
+            outputs.write_course_files(out, root, assignments.sources(), students, canvas)
         except Exception:
             log.exception("could not rebuild grades.csv and the reports (the next run will)")
         raise
-    outputs.write_course_files(out, root, assignments.sources())
+    outputs.write_course_files(out, root, assignments.sources(), students, canvas)
     summary.wall = time.monotonic() - started
     log.info("%s", summary.line())
     log.info("results in %s (grades.csv, mistakes.md, report.png)", out)

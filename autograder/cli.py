@@ -38,6 +38,13 @@ def _whole_number(of="", least="1"):
 
 
 _positive = _whole_number(" of seconds", "1 second")
+
+
+def _canvas(text):
+    name, sep, number = text.partition("=")
+    if not sep or not name or not number.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"expected ASSIGNMENT=CANVAS_ID, such as 02_shapes=123456, not {text!r}")
+    return name.strip(), number.strip()
 _count = _whole_number()
 
 
@@ -69,6 +76,10 @@ def parser():
     b.add_argument("--force", action="store_true", help="regrade everything, even unchanged submissions")
     b.add_argument("--require-isolation", action="store_true",
                    help="refuse to grade (exit code 2) unless student code is shown unable to read source/")
+    b.add_argument("--roster", help="the class list (CSV: student_id, name, email, canvas_id, sis_user_id, "
+                                    "sis_login_id, section): students it does not list go to flagged.csv")
+    b.add_argument("--canvas", type=_canvas, metavar="ASSIGNMENT=CANVAS_ID",
+                   help="also write canvas.csv, a Canvas gradebook import of this assignment (needs --roster)")
     b.set_defaults(handler=grade_all)
     from . import gradescope  # `gradescope` (build the zips) and `gradescope-run` (run_autograder's runner)
 
@@ -140,7 +151,7 @@ def grade_all(args):
     signal.signal(signal.SIGTERM, _interrupt)
     summary = batch.grade_all(args.directory, args.out, course_dir=args.course, assignment=args.assignment,
                               workers=args.workers, timeout=args.timeout, force=args.force,
-                              require_isolation=args.require_isolation)
+                              require_isolation=args.require_isolation, roster=args.roster, canvas=args.canvas)
     return 1 if summary.any_ungradable else 0
 
 

@@ -43,7 +43,7 @@ def find_course(path=None):
 
 
 def read_notebook(path):
-    """Read a notebook as nbformat 4, or raise GraderError saying why it isn't one."""
+    """Read a notebook as nbformat 4 (a cells.Node tree), or raise GraderError saying why it isn't one."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -58,25 +58,50 @@ def read_notebook(path):
     if not isinstance(data, dict) or "nbformat" not in data:
         raise GraderError(f"{path.name} is not a Jupyter notebook (JSON without 'nbformat')")
 
-    import nbformat  # imported late: it is slow, and failing fast above needs only json
+    from . import cells as notebooks
 
-    try:
-        # A validation problem is kept, not logged: we only need well-formed cells.
-        nb = nbformat.reads(text, as_version=4, capture_validation_error={})
-    except Exception as err:  # nbformat raises many types for a malformed file
-        raise GraderError(f"{path.name} is not a Jupyter notebook ({type(err).__name__})") from None
-    cells = nb.get("cells")
+    if data.get("nbformat") != 4:  # an old format: nbformat converts it (slow to import, rarely needed)
+        import nbformat
+
+        try:
+            data = notebooks.plain(nbformat.reads(text, as_version=4, capture_validation_error={}))
+        except Exception as err:  # nbformat raises many types for a malformed file
+            raise GraderError(f"{path.name} is not a Jupyter notebook ({type(err).__name__})") from None
+    cells = data.get("cells")
     if not isinstance(cells, list):
         raise GraderError(f"{path.name} is not a Jupyter notebook (no list of cells)")
     for number, cell in enumerate(cells, 1):
+        if isinstance(cell, dict):
+            _rejoin(cell)
         if (not isinstance(cell, dict) or cell.get("cell_type") not in ("code", "markdown", "raw")
                 or not isinstance(cell.get("source"), str)):
             raise GraderError(f"{path.name} is not a Jupyter notebook (cell {number} is malformed)")
         if not isinstance(cell.get("metadata"), dict):
-            cell["metadata"] = nbformat.NotebookNode()
-    if not isinstance(nb.get("metadata"), dict):
-        nb["metadata"] = nbformat.NotebookNode()
-    return nb
+            cell["metadata"] = {}
+        if cell["cell_type"] == "code" and not isinstance(cell.get("outputs"), list):
+            cell["outputs"] = []
+    if not isinstance(data.get("metadata"), dict):
+        data["metadata"] = {}
+    data.setdefault("nbformat_minor", 0)
+    return notebooks.node(data)
+
+
+def _joined(value):
+    return "".join(value) if isinstance(value, list) and all(isinstance(v, str) for v in value) else value
+
+
+def _rejoin(cell):
+    """Multi-line strings are stored as lists of lines on disk; grading reads them as one string."""
+    cell["source"] = _joined(cell.get("source"))
+    for output in cell.get("outputs") or []:
+        if isinstance(output, dict):
+            if "text" in output:
+                output["text"] = _joined(output["text"])
+            data = output.get("data")
+            if isinstance(data, dict):
+                for mime, value in data.items():
+                    if not mime.endswith("json"):
+                        data[mime] = _joined(value)
 
 
 def grade_id(cell):

@@ -17,9 +17,9 @@ import io
 import signal
 import warnings
 
-from nbformat import NotebookNode
 
 from . import answers, scoring
+from .cells import Node as NotebookNode
 
 MAX_OUTPUT = 64 * 1024  # characters of a test cell's stdout or stderr kept
 

@@ -31,7 +31,8 @@ STATUS_COLUMNS = ("status", "reason")
 MISTAKES_COLUMNS = ("assignment", "test", "kind", "mistake", "students", "graded")
 WRONG_ANSWERS_COLUMNS = ("assignment", "test", "answer", "students", "graded")
 FLAGGED_COLUMNS = ("student", "assignment", "submission", "status", "reason")
-COURSE_FILES = ("grades.csv", "report.png", "mistakes.md", "mistakes.csv", "wrong_answers.csv", "flagged.csv")
+COURSE_FILES = ("grades.csv", "report.png", "mistakes.md", "mistakes.csv", "wrong_answers.csv", "flagged.csv",
+                "scores_by_question.csv")
 TOP_WRONG = 5  # unmatched wrong answers listed per test in mistakes.md
 OTHER = "other wrong answers"
 NOT_ANSWERED = "not answered"
@@ -221,7 +222,8 @@ def record_status(record):
     return "ungradable" if record.get("flagged") else "graded"
 
 
-def flagged_csv(recs):
+def flagged_csv(recs, not_in_roster=()):
+    """Every record that is not plainly graded, then those of students the roster does not list."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(FLAGGED_COLUMNS)
@@ -229,6 +231,9 @@ def flagged_csv(recs):
         if r.get("flagged"):
             writer.writerow([r["student"], r.get("assignment") or "", r.get("submission") or "", record_status(r),
                              r.get("reason") or ""])
+    for r in not_in_roster:
+        writer.writerow([r["student"], r.get("assignment") or "", r.get("submission") or "", "not in the roster",
+                         "no roster entry has this student id, login or email: their score is not in canvas.csv"])
     return buf.getvalue()
 
 
@@ -237,7 +242,8 @@ def flagged_csv(recs):
 def named_mistakes(source_nb):
     """{test grade_id: [hint, ...]} from the hidden expect_*(..., mistakes=[...]) of each test cell."""
     from course.build import HiddenSpecError, parse_hidden
-    from nbgrader import utils
+
+    from . import cells as utils
 
     from .course import grade_id
 
@@ -429,20 +435,31 @@ def report_png(recs, tests_by_assignment):
     return buf.getvalue()
 
 
-def write_course_files(out, course_dir, sources):
-    """Rebuild grades.csv, flagged.csv, mistakes.md/.csv, wrong_answers.csv and report.png from every record in OUT.
+def write_course_files(out, course_dir, sources, roster=None, canvas=None):
+    """Rebuild the course-wide files (COURSE_FILES, and canvas.csv) from every record in OUT.
 
-    `sources`: {assignment: source notebook} of the course.
+    `sources`: {assignment: source notebook} of the course; `roster`: [exports.Student] or None;
+    `canvas`: (assignment, Canvas assignment id) for canvas.csv, which needs the roster.
     """
+    from . import exports
+    from .scoring import graded_cells
+
     out = Path(out)
     recs = records(out)
     students, duedates = gradebook_info(course_dir)
     write_atomic(out / "grades.csv", grades_csv(recs, students, duedates))
-    write_atomic(out / "flagged.csv", flagged_csv(recs))
+    missing = exports.match(recs, roster)[1] if roster is not None else []
+    write_atomic(out / "flagged.csv", flagged_csv(recs, missing))
     tests = {name: named_mistakes(nb) for name, nb in sources.items()}
     stats = mistake_counts(recs, tests)
     write_atomic(out / "mistakes.md", mistakes_markdown(stats, tests))
     write_atomic(out / "mistakes.csv", mistakes_csv(stats, tests))
     write_atomic(out / "wrong_answers.csv", wrong_answers_csv(stats))
     write_atomic(out / "report.png", report_png(recs, tests))
+    graded = {name: [g.grade_id for g in graded_cells(nb)] for name, nb in sources.items()}
+    write_atomic(out / "scores_by_question.csv", exports.scores_by_question_csv(recs, graded))
+    if canvas is not None and roster is not None:
+        assignment, canvas_id = canvas
+        points = sum(g.points for g in graded_cells(sources[assignment]))
+        write_atomic(out / "canvas.csv", exports.canvas_csv(recs, roster, assignment, canvas_id, points))
     return recs

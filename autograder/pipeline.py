@@ -36,11 +36,17 @@ def prepare(path, course_dir=None, assignment=None, sources=None, named=None):
     submission = course.read_notebook(path)
     name, source_path, note = course.choose_assignment(path, submission, root, assignment, sources, named)
     source = sources[name] if sources else course.read_notebook(source_path)
-    if note:
-        log.warning("%s", note)
     # nbgrader is slow to import: only now that the input is known to be gradable.
     from . import restore, scoring
 
+    if restore.needs_recovery(submission, source):
+        submission, found = restore.recover(submission, source)
+        answers = sorted(g for g in found if g.endswith("_answer"))
+        recovered = (f"recovered without metadata: {Path(path).name} had lost its cells' nbgrader metadata; "
+                     f"{len(answers)} answer cell(s) were matched by the names they define")
+        note = f"{note}; {recovered}" if note else recovered
+    if note:
+        log.warning("%s", note)
     return Job(Path(path), name, restore.restore(submission, source), scoring.graded_cells(source), root, note)
 
 
@@ -50,11 +56,12 @@ def grade(path, course_dir=None, assignment=None, timeout=DEFAULT_TIMEOUT, hide=
     hide: more paths student code must not see (the course's own private folders always are).
     require_isolation: refuse (GraderError) unless the self-test shows student code can't read source/.
     """
-    job = prepare(path, course_dir, assignment)
     from . import selftest
     from .engine import Engine
 
+    # The worker starts first: its preload (torch) runs while this process reads the notebook.
     with Engine(workers=1, timeout=timeout, hide=hide) as engine:
+        job = prepare(path, course_dir, assignment)
         outcome = selftest.run(engine, job.course, selftest.checks_source(job.notebook))
         if require_isolation:
             selftest.require_isolation(outcome)

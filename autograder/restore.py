@@ -15,13 +15,21 @@ authority:
   metadata (a deleted one is no error: its test fails);
 - any other cell is kept as a plain, ungraded cell;
 - outputs are cleared.
+
+A submission whose cells lost their nbgrader metadata (pasted into a new notebook, or saved
+by an editor that drops it) is first *recovered* (`recover`): each of its code cells that
+defines the names an exercise's solution cell defines (`answer_q3`, `def lstm_step`, `class
+SequenceClassifier`) takes that solution cell's metadata, and a cell that repeats a protected
+cell word for word takes its id. Then it is restored as usual, so it gets exactly what the
+same cells would get with their metadata: test cells come from source/ and go after the
+answer they test.
 """
+import ast
 import copy
 import logging
 import uuid
 
-from nbgrader import utils
-
+from . import cells as utils  # nbgrader's cell rules
 from .course import grade_id
 
 log = logging.getLogger("autograder")
@@ -57,6 +65,64 @@ def _plain(student_cell):
 
 def _index_of(cells, gid):
     return next(i for i, cell in enumerate(cells) if grade_id(cell) == gid)
+
+
+def defined_names(code):
+    """The names a cell's top level defines: assignments, functions and classes ({} if it doesn't parse)."""
+    try:
+        tree = ast.parse(code)
+    except (SyntaxError, ValueError):
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for sub in ast.walk(target):
+                    if isinstance(sub, ast.Name):
+                        names.add(sub.id)
+    return names
+
+
+def needs_recovery(submission, source):
+    """Whether none of the submission's cells carries a grade_id of the source: its metadata is gone."""
+    ids = {grade_id(cell) for cell in submission.cells} - {None}
+    return not ids & set(_source_cells(source))
+
+
+def _visible(text):
+    return text.split("### BEGIN HIDDEN TESTS", 1)[0].strip()
+
+
+def recover(submission, source):
+    """(copy of `submission` whose cells have the nbgrader metadata they lost, [grade_ids recovered]).
+
+    Of several cells that define an exercise's names, the last one is its answer: that is the
+    one a student revised.
+    """
+    nb = copy.deepcopy(submission)
+    by_id = _source_cells(source)
+    answers = [(gid, defined_names(cell.source)) for gid, cell in by_id.items()
+               if utils.is_solution(cell) and cell.cell_type == "code"]
+    protected = {_visible(cell.source): gid for gid, cell in by_id.items()
+                 if utils.is_locked(cell) and cell.source.strip()}
+    for cell in nb.cells:
+        cell.metadata.pop("nbgrader", None)
+    chosen = {}  # cell index -> grade_id
+    for gid, wanted in answers:
+        hits = [i for i, cell in enumerate(nb.cells) if cell.cell_type == "code" and i not in chosen
+                and wanted & defined_names(cell.source)]
+        if hits:
+            chosen[hits[-1]] = gid
+    for i, cell in enumerate(nb.cells):
+        gid = protected.get(cell.source.strip())
+        if i not in chosen and gid is not None and gid not in chosen.values():
+            chosen[i] = gid
+    for i, gid in chosen.items():
+        nb.cells[i].metadata["nbgrader"] = copy.deepcopy(by_id[gid].metadata["nbgrader"])
+    return nb, [chosen[i] for i in sorted(chosen)]
 
 
 def restore(submission, source):

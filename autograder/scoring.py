@@ -6,11 +6,10 @@ score equals `nbgrader autograde`'s. Feedback holds only what the test cell
 printed and `ename: evalue` of its errors: never a traceback or the cell's
 source, and never an output that quotes the hidden tests.
 """
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
-from nbformat import NotebookNode
-from nbgrader import utils
-
+from . import cells as utils  # nbgrader's cell rules (cells.py keeps them equal to nbgrader's)
+from .cells import Node as NotebookNode
 from .course import grade_id
 
 MAX_FEEDBACK_CHARS = 2000
@@ -65,17 +64,13 @@ class TestResult:
 
 
 def hidden_lines(source):
-    """The distinctive lines of a cell's hidden-test regions, found with nbgrader's ClearHiddenTests."""
-    from nbgrader.preprocessors import ClearHiddenTests
-
-    cell = NotebookNode(cell_type="code", source=source, metadata={}, outputs=[])
+    """The distinctive lines of a cell's hidden-test regions (cut as nbgrader's ClearHiddenTests cuts them)."""
     try:
-        ClearHiddenTests(enforce_metadata=False).preprocess_cell(cell, {}, 0)
-    except RuntimeError:  # unbalanced markers: treat the whole cell as hidden
-        cell.source = ""
-    kept = set(cell.source.split("\n"))
-    return tuple(line.strip() for line in source.split("\n")
-                 if line not in kept and len(line.strip()) >= 8)
+        hidden, kept = utils.hidden_region(source)
+    except ValueError:  # unbalanced markers: treat the whole cell as hidden
+        hidden, kept = source.split("\n"), ""
+    kept = set(kept.split("\n"))
+    return tuple(line.strip() for line in hidden if line not in kept and len(line.strip()) >= 8)
 
 
 def quotes_hidden(text, hidden):

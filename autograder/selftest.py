@@ -19,8 +19,7 @@ import os
 import secrets
 from dataclasses import dataclass
 
-from nbformat.v4 import new_code_cell, new_notebook
-
+from .cells import code_cell as new_code_cell, notebook as new_notebook
 from .course import SOURCE_DIR, grade_id
 from .errors import GraderError, SelfTestError
 

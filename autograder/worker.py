@@ -110,8 +110,6 @@ def preload():
     import ipywidgets  # noqa: F401
     import IPython.display  # noqa: F401
     import IPython.lib.pretty  # noqa: F401
-    import nbformat  # noqa: F401
-    import nbgrader.utils  # noqa: F401
     from IPython.core.interactiveshell import InteractiveShell
     from traitlets.config import Config
 

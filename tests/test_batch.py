@@ -480,3 +480,45 @@ def test_real_lessons(ag_env, tmp_path):
     assert all(r["students"] == "0" for r in rows if r["kind"] != "not_answered")
     print(f"\ngrade-all over {2 * len(lessons)} real lesson notebooks: {wall:.1f} s wall "
           f"({wall / (2 * len(lessons)):.2f} s per submission)")
+
+
+# --- scores where instructors keep them -------------------------------------------------------------------------
+
+def test_scores_by_question(graded):
+    rows = {r["student_id"]: r for r in csv.DictReader(io.StringIO((graded["out"] / "scores_by_question.csv").read_text()))}
+    header = (graded["out"] / "scores_by_question.csv").read_text().splitlines()[0].split(",")
+    assert header == ["student_id", "01_demo/q1_test", "01_demo/q2_test", "01_demo/q3_test", "02_extra/q1_test",
+                      "01_demo/total", "02_extra/total", "total"]
+    assert {k: rows["bob"][k] for k in header[1:]} == {
+        "01_demo/q1_test": "0", "01_demo/q2_test": "0", "01_demo/q3_test": "2", "02_extra/q1_test": "",
+        "01_demo/total": "2", "02_extra/total": "", "total": "2"}
+    assert rows["alice"]["total"] == "5" and rows["alice"]["02_extra/q1_test"] == "1"
+    assert rows["dave"]["01_demo/q1_test"] == "0" and rows["dave"]["01_demo/total"] == "0"  # ungradable: 0, not blank
+
+
+def test_canvas_import_from_a_roster(graded, ag_env, tmp_path):
+    sample = (Path(__file__).parent / "data" / "canvas-gradebook-export.csv").read_text().splitlines()
+    canvas_header, canvas_points = next(csv.reader([sample[0]])), next(csv.reader([sample[1]]))
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,name,email,canvas_id,sis_user_id,sis_login_id,section\n"
+                      'alice,"Smith, Alice",alice@uni.example,90001,S001,asmith,LSTM 101 - A\n'
+                      'bob,"Lee, Bob",bob@uni.example,90002,S002,blee,LSTM 101 - A\n'
+                      'zed,"Zed, Zoe",zed@uni.example,90003,S003,zzed,LSTM 101 - B\n')  # zed submitted nothing
+    out = shutil.copytree(graded["out"], tmp_path / "out")
+    done = grade_all(ag_env, graded["sub"], "--out", out, "--course", graded["course"], "--roster", roster,
+                     "--canvas", "01_demo=48215")
+    assert done.returncode == 1, done.stderr  # the ungradable files are still there
+    text = (out / "canvas.csv").read_text()
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:5] == canvas_header[:5] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section"]
+    assert rows[0][5] == "01_demo (48215)" and re.fullmatch(r".+ \(\d+\)", canvas_header[5])  # Canvas's own form
+    assert rows[1][0] == canvas_points[0] == "    Points Possible" and rows[1][5] == "4"
+    by_id = {row[1]: row for row in rows[2:]}
+    assert by_id["90001"] == ["Smith, Alice", "90001", "S001", "asmith", "LSTM 101 - A", "4"]
+    assert by_id["90002"][5] == "2" and by_id["90003"][5] == ""  # missing work is blank, not 0
+    assert len(rows) == 2 + 3
+    flagged = {r["student"]: r for r in csv.DictReader(io.StringIO((out / "flagged.csv").read_text()))}
+    assert flagged["grace"]["status"] == "not in the roster" and flagged["carol"]["status"] == "not in the roster"
+    bad = grade_all(ag_env, graded["sub"], "--out", tmp_path / "out2", "--course", graded["course"],
+                    "--canvas", "01_demo=48215")
+    assert bad.returncode == 2 and "--canvas needs --roster" in bad.stderr
