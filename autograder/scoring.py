@@ -148,7 +148,10 @@ def score_cell(graded, cell, answer=""):
                          metadata=NotebookNode(nbgrader=NotebookNode(
                              grade=True, solution=False, locked=True,
                              grade_id=graded.grade_id, points=graded.points)))
-    score, max_score = utils.determine_grade(probe)
+    try:
+        score, max_score = utils.determine_grade(probe)
+    except (KeyError, ValueError):  # a result nbgrader can't score (more partial credit than points)
+        score, max_score = 0.0, graded.points
     score = float(score or 0)
     passed = score >= max_score and not utils.has_failed(probe)
     return TestResult(graded.grade_id, score, max_score, "passed" if passed else "failed",
