@@ -193,7 +193,10 @@ def start_zygote(shell, keep=()):
             ours.close()
             from . import namespaces
 
-            namespaces.prctl(namespaces.PR_SET_PDEATHSIG, signal.SIGKILL)
+            try:
+                namespaces.prctl(namespaces.PR_SET_PDEATHSIG, signal.SIGKILL)
+            except OSError:  # not Linux: the worker's EOF still ends us
+                pass
             if os.getppid() != parent:
                 os._exit(0)
             os.closerange(3, theirs.fileno())

@@ -345,3 +345,28 @@ def test_results_show_the_visible_check_at_once_and_the_grade_when_published():
     assert tests["q3_test"]["output"] == tests["q3_test (self-check)"]["output"] == scoring.WITHHELD
     assert results["score"] == 1.0 and "out of 4" in results["output"]
     validate(json.dumps({**results, "execution_time": 0}))
+
+
+def test_a_refusal_or_a_failed_self_test_is_reported_as_the_graders_fault(tmp_path, monkeypatch):
+    root = tmp_path / "autograder"
+    (root / "submission").mkdir(parents=True)
+    (root / "source" / "source" / LESSON).mkdir(parents=True)
+    shutil.copy(REPO / "source" / LESSON / f"{LESSON}.ipynb", root / "source" / "source" / LESSON)
+    shutil.copy(REPO / "source" / LESSON / f"{LESSON}.ipynb", root / "submission" / f"{LESSON}.ipynb")
+    for stderr, words in [
+        ("autograder: refusing to grade (--require-isolation): student code could read source/", "refused to grade"),
+        ("autograder: the grader failed its self-test: a notebook with a known right answer ...", "self-test"),
+    ]:
+        monkeypatch.setattr(gradescope, "_call_grader", lambda *a, stderr=stderr: (2, "", stderr + "\n"))
+        results = gradescope.grade_submission(root, LESSON, 60, 480, require_isolation=True)
+        assert results["score"] == 0.0 and results["tests"] == []
+        assert words in results["output"] and "not your notebook's fault" in results["output"]
+        assert "submit again" not in results["output"].split("(Details")[0] or "don't need to submit again" in results["output"]
+
+
+def test_the_zip_can_require_isolation(tmp_path):
+    done = cli("gradescope", LESSON, "--out", tmp_path, "--require-isolation")
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(tmp_path / f"autograder-{LESSON}.zip") as archive:
+        script = archive.read("run_autograder").decode()
+    assert "gradescope-run --assignment 01_syntax" in script and "--require-isolation" in script
