@@ -296,3 +296,15 @@ def test_kernel_runs_in_an_empty_temp_dir_with_the_grading_env_and_timeouts(ag_c
         f"                         and sys.executable == {sys.executable!r}) else (0, 0, 0)")
     job, results = pipeline.grade(write(nb, tmp_path / "01_demo.ipynb"), ag_course, timeout=2)
     assert scores(results) == FULL  # the sleeping cell was interrupted; every answer still counts
+
+
+def test_the_table_wraps_feedback_instead_of_cutting_it():
+    from autograder import report
+
+    long = "This question wants a shape: a tuple of ints such as (2, 3, 4). Your answer is a tensor. " * 3
+    results = [scoring.TestResult("q1_test", 0.0, 1.0, "failed", long.strip(), "Exercise 1", "a tensor", "wrong")]
+    text = report.table(results, "x graded as y", width=100)
+    lines = text.splitlines()
+    assert all(len(line) <= 100 for line in lines), text
+    body = " ".join(line.strip() for line in lines[3:-1])
+    assert long.strip() in " ".join(body.split()) and "..." not in text

@@ -208,3 +208,49 @@ def test_checking_does_not_shift_the_notebooks_random_numbers(ns):
     torch.manual_seed(1)
     ns["expect_lstm"]("t.q5", layer, {"input_size": 3, "hidden_size": 4, "num_layers": 2, "dropout": 0.5})
     assert torch.equal(torch.rand(3), expected)
+
+
+# --- the messages a student reads ----------------------------------------------------------------
+
+@pytest.mark.parametrize("check, answer, wanted, says", [
+    # What the question wants, what it got, and the fix: never a message meant for another kind.
+    ("shape", "(4, 2, 3)", "a shape", "looks like a shape. Remove the quotes"),
+    ("choice", ["C"], "the letter of one option (A, B, C, D)", "a list holding a letter. Write the letter alone"),
+    ("shape", torch.zeros(4, 2, 3), "a shape", "a tensor. If you meant the tensor's shape, use tuple(x.shape)"),
+    ("shape", 5, "a shape", "A shape is a tuple even when it has one axis"),
+    ("lstm", nn.GRU(8, 12), "an nn.LSTM layer", "a layer of type GRU"),
+])
+def test_a_wrong_kind_says_what_this_question_wants_and_how_to_fix_it(ns, check, answer, wanted, says):
+    expect = {"shape": lambda a: ns["expect_shape"]("t.q1", a, (4, 2, 3)),
+              "choice": lambda a: ns["expect_choice"]("t.q2", a, "C"),
+              "lstm": lambda a: ns["expect_lstm"]("t.q3", a, {"input_size": 8, "hidden_size": 12})}[check]
+    message = fails(expect, answer)
+    assert f"This question wants {wanted}" in message and says in message, message
+    assert "multiple-choice" not in message or check != "shape"
+
+
+def test_a_letter_outside_the_options_is_named():
+    ns = {"__name__": "__main__"}
+    exec(compile(CHECKS.read_text(), str(CHECKS), "exec"), ns)
+    assert fails(ns["expect_choice"], "t.q2", "E", "C") == "'E' is not one of this question's options: choose A, B, C or D."
+    assert "not one of" in fails(ns["expect_choice"], "t.q2", "D", "B", options="ABC")
+
+
+def test_dtype_is_compared_and_named(ns):
+    message = fails(ns["expect_lstm"], "t.q3", nn.LSTM(8, 12, dtype=torch.float64), {"input_size": 8, "hidden_size": 12})
+    assert "float64" in message and "default dtype (float32)" in message
+
+
+def test_a_failed_check_shows_its_message_alone_in_a_kernel(tmp_path):
+    """No 15-line traceback through the checker: Jupyter shows WrongAnswer and the message."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CHECKS.read_text()),
+                                         nbformat.v4.new_code_cell("expect_shape('t.q1', (2, 4, 3), (4, 2, 3))")])
+    NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    (error,) = [o for o in nb.cells[1].outputs if o.output_type == "error"]
+    assert error.ename == "WrongAnswer" and isinstance(error.evalue, str) and error.evalue
+    assert len(error.traceback) == 1 and "WrongAnswer" in error.traceback[0]
+    assert "_install_checks" not in "".join(error.traceback) and "File " not in "".join(error.traceback)
