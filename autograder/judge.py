@@ -1,9 +1,12 @@
 """Run a submission's test cells on its answers, in the worker (trusted, clean), and score them.
 
 The child (sandbox.py) never runs a test cell: at each one it sent the answers the
-test reads, as plain data. Here, for each test cell in order, a fresh namespace holds
-what the restored checks cell defines (executed once per job) and the answers rebuilt
-by answers.decode. A test whose answer was never defined scores 0 as "not answered"
+test reads, as plain data (what the checks cell's describe() or probe() made of them,
+answers.py). Here, for each test cell in order, a fresh namespace holds what the restored
+checks cell defines (executed once per job) and those answers as the checks' own
+`Received`, which the checks accept back only in the form they make; a function answer is
+replayed from its recorded calls, on the inputs the worker drew from `seed`, and the
+reference is computed here. A test whose answer was never defined scores 0 as "not answered"
 (in Jupyter it would raise NameError). Otherwise the test cell's whole source, hidden
 tests included, runs there like IPython runs a cell: stdout and stderr (warnings too)
 are captured, the value of a last expression other than None becomes an execute_result, an error
@@ -100,15 +103,41 @@ class Judge:
         """The names the checks cell defines (e.g. answer_digest: never a student's answer)."""
         return set(self.base)
 
-    def run_test(self, source, encoded, name="<test>"):
-        """The outputs of test cell `source` run on `encoded` ({name: answers.encode data})."""
+    def _kinds(self):
+        api = self.base.get("_course_answers")
+        return api if isinstance(api, dict) else None
+
+    def show(self, encoded):
+        """The answers one test read, as one short line of plain text ("" when none was given)."""
+        api, parts = self._kinds(), []
+        for name, data in sorted(encoded.items()):
+            if data == answers.MISSING or not isinstance(data, dict):
+                continue
+            if data.get("via") == answers.VIA_CHECKS and api is not None:
+                text = api["show_calls"](data.get("calls")) if "calls" in data else api["show"](data.get("data"))
+            elif data.get("t") == "unreadable":
+                text = "an answer the grader could not read"
+            else:
+                text = answers.display(data)
+            parts.append((name, text))
+        return parts[0][1] if len(parts) == 1 else "; ".join(f"{n} = {t}" for n, t in parts)
+
+    def run_test(self, source, encoded, name="<test>", seed=None):
+        """The outputs of test cell `source` run on `encoded` ({name: what the child reported});
+        `seed`: the one the worker drew the test's function inputs from."""
         namespace = dict(self.base)
+        api = self._kinds()
         unanswered = sorted(var for var, data in encoded.items() if data == answers.MISSING)
         if unanswered:  # the test would only raise NameError: say what that means for a student
             return [error_output(scoring.NOT_ANSWERED_ENAME, scoring.not_answered_message(unanswered[0]))]
+        if api is not None:
+            api["set_seed"](seed)
         for var, data in encoded.items():
             if isinstance(data, dict) and data.get("t") == "unreadable":
                 return [error_output("AnswerError", f"{var} could not be read ({data.get('why', 'error')})")]
+            if isinstance(data, dict) and data.get("via") == answers.VIA_CHECKS and api is not None:
+                namespace[var] = api["received"](data.get("calls") if "calls" in data else data.get("data"))
+                continue
             try:
                 namespace[var] = answers.decode(data)
             except answers.Malformed as err:

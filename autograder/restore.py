@@ -14,6 +14,7 @@ authority:
 - a solution cell keeps the student's source under the source's nbgrader
   metadata (a deleted one is no error: its test fails);
 - any other cell is kept as a plain, ungraded cell;
+- the checks cell is moved above any code cell of the student's;
 - outputs are cleared.
 
 A submission whose cells lost their nbgrader metadata (pasted into a new notebook, or saved
@@ -159,6 +160,7 @@ def restore(submission, source):
         seen.add(gid)
         log.info("restored missing cell %s", gid)
 
+    _checks_first(cells)
     nb = copy.deepcopy(submission)
     nb.cells = cells
     for key in ("kernelspec", "language_info"):
@@ -167,6 +169,14 @@ def restore(submission, source):
     _clear_outputs(nb)
     _fix_cell_ids(nb)
     return nb
+
+
+def _checks_first(cells):
+    """The checks cell runs before any code of the student's: a cell above it could patch what it captures."""
+    index = next((i for i, cell in enumerate(cells) if grade_id(cell) == "course_checks"), None)
+    first_code = next((i for i, cell in enumerate(cells) if cell.get("cell_type") == "code"), None)
+    if index is not None and first_code is not None and first_code < index:
+        cells.insert(first_code, cells.pop(index))
 
 
 def _clear_outputs(nb):

@@ -31,7 +31,7 @@ ANSWER = (2, 3)
 # that hides what the interpreter reads fails here, before any student is graded.
 LAZY_IMPORTS = ("email.mime.text", "matplotlib.sankey")
 CANARY_PREFIX = ".autograder-canary-"
-HIDDEN, READ = "hidden", "read"
+HIDDEN, READ = "H", "R"  # what the canary cell answers: the file stayed hidden, or it could be read
 
 
 @dataclass
@@ -72,13 +72,15 @@ def job(course=None, checks="", canary=None):
     ]
     if canary is not None:
         path, token = canary
+        # A letter: what the checks cell (when there is one) describes as such.
+        test = (f"expect_choice('{ASSIGNMENT}.q2', answer_q2, {HIDDEN!r}, options='HR')" if checks
+                else f"assert answer_q2 == {HIDDEN!r}, 'student code could read source/'")
         cells += [
             new_code_cell("def _peek(path):\n    try:\n        with open(path) as f:\n            return f.read(100)\n"
                           "    except OSError:\n        return ''\n"
                           f"answer_q2 = {READ!r} if _peek({str(path)!r}) == {token!r} else {HIDDEN!r}",
                           metadata=_meta("q2_answer", solution=True)),
-            new_code_cell(f"assert answer_q2 == {HIDDEN!r}, 'student code could read source/'",
-                          metadata=_meta("q2_test", grade=True, locked=True, points=1)),
+            new_code_cell(test, metadata=_meta("q2_test", grade=True, locked=True, points=1)),
         ]
     notebook = new_notebook(cells=cells)
     return Job(path=f"<{ASSIGNMENT}>", assignment=ASSIGNMENT, notebook=notebook, graded=graded_cells(notebook),

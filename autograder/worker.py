@@ -483,21 +483,39 @@ class Worker:
         self.env = {k: v for k, v in os.environ.items()}
         self.disable = [part.strip() for part in os.environ.get(DISABLE_ENV, "").split(",") if part.strip()]
 
-    def plan(self, job, check_names):
-        """(plan for the child, {grade_id: (step, source, cell number)} of the test cells)."""
+    def plan(self, job, check_names, trial):
+        """(plan steps for the child, {grade_id: (step, source, cell number, seed)} of the test cells).
+
+        A test cell that calls a function answer (expect_function) gets the inputs of those calls
+        in its step, drawn here from a fresh seed that the judge uses again.
+        """
+        import secrets
+
         from . import answers, course
 
         tests = {g.grade_id for g in job["graded"] if not g.manual}
         steps, cells = [], {}
+        api = trial.base.get("_course_answers")
         for number, cell in enumerate(job["notebook"].cells, 1):
             if cell.cell_type != "code":
                 continue
             gid = course.grade_id(cell)
             if gid in tests and gid not in cells:
-                cells[gid] = (len(steps), cell.source, number)
-                steps.append({"cell": number, "test": gid, "names": answers.names_read(cell.source, check_names)})
+                step = {"cell": number, "test": gid, "names": answers.names_read(cell.source, check_names)}
+                seed = None
+                wanted = answers.function_calls(cell.source) if isinstance(api, dict) else {}
+                if wanted:
+                    seed = secrets.randbelow(2 ** 48)
+                    step["calls"] = {}
+                    for name, (reference, count) in wanted.items():
+                        if reference in api["references"]:
+                            inputs = api["cases"](reference, seed, max(count, api["VISIBLE_CASES"]))
+                            step["calls"][name] = [api["case_data"](case) for case in inputs]
+                cells[gid] = (len(steps), cell.source, number, seed)
+                steps.append(step)
             else:
-                steps.append({"cell": number, "code": cell.source})
+                steps.append({"cell": number, "code": cell.source, **({"checks": True} if gid == "course_checks"
+                                                                       else {})})
         return steps, cells
 
     def grade(self, job):
@@ -508,7 +526,7 @@ class Worker:
         checks = next((c.source for c in job["notebook"].cells
                        if c.cell_type == "code" and _grade_id(c) == "course_checks"), "")
         trial = judge.Judge(checks, timeout)
-        steps, cells = self.plan(job, trial.names())
+        steps, cells = self.plan(job, trial.names(), trial)
         workdir = tempfile.mkdtemp(prefix="autograder-")
         hide = [p for p in job["hide"] if p != "/"]
         total = SETUP_TIMEOUT + len(steps) * (timeout + grace(timeout))
@@ -524,13 +542,11 @@ class Worker:
         if run.stop == "failed":
             return {"failed": f"the sandbox could not start: {run.detail}", "protections": run.protections}
 
-        from . import answers
-
         judged, shown = {}, {}
-        for gid, (step, source, _) in cells.items():
+        for gid, (step, source, _, seed) in cells.items():
             if step in run.answers:
-                judged[gid] = judge.test_cell(source, trial.run_test(source, run.answers[step], f"<{gid}>"))
-                shown[gid] = answers.display(run.answers[step])
+                judged[gid] = judge.test_cell(source, trial.run_test(source, run.answers[step], f"<{gid}>", seed))
+                shown[gid] = trial.show(run.answers[step])
             else:
                 judged[gid] = judge.not_run(source, _why_not_run(run, steps, timeout))
         results = judge.score(job["graded"], judged, shown)

@@ -66,12 +66,20 @@ def student_path(nb_path, root=ROOT):
 _checks_namespace = None
 
 
+CHECKS_PARTS = ("checks.py", "references.py")  # one cell: the answer kinds, then what graded functions compute
+
+
+def checks_source():
+    """The text of every lesson's checks cell."""
+    return "\n\n\n".join((HERE / name).read_text().rstrip("\n") for name in CHECKS_PARTS)
+
+
 def _checks():
     # The same code the notebooks run decides the keys, so build and check can't disagree.
     global _checks_namespace
     if _checks_namespace is None:
-        _checks_namespace = {}
-        exec(compile((HERE / "checks.py").read_text(), str(HERE / "checks.py"), "exec"), _checks_namespace)
+        _checks_namespace = {"__name__": "course_checks"}
+        exec(compile(checks_source(), "course_checks", "exec"), _checks_namespace)
     return _checks_namespace
 
 
@@ -91,17 +99,21 @@ class HiddenSpecError(ValueError):
 
 @dataclass
 class HiddenSpec:
-    """The one `expect_*(qid, answer_qN, expected, **literals)` call of a test cell's hidden region."""
+    """The one `expect_*(qid, answer_qN, ...)` call of a test cell's hidden region."""
 
-    kind: str       # expect_shape, expect_choice or expect_lstm
+    kind: str       # expect_shape, expect_choice, expect_lstm, expect_int or expect_function
     qid: str
     name: str       # the answer variable, answer_qN
-    expected: object
-    kwargs: dict    # the literal keyword arguments: mistakes=[(wrong, hint), ...], options="ABCD"
+    expected: object  # the literal answer (None for expect_function: its reference computes it)
+    kwargs: dict    # the literal keyword arguments: mistakes=[(wrong, hint), ...], options="ABCD", reference, cases
 
     @property
     def mistakes(self):
         return list(self.kwargs.get("mistakes", []))
+
+
+KEYWORDS = {"expect_shape": {"mistakes"}, "expect_choice": {"mistakes", "options"}, "expect_lstm": {"mistakes"},
+            "expect_int": {"mistakes"}, "expect_function": {"reference", "cases"}}
 
 
 def parse_hidden(source):
@@ -113,24 +125,35 @@ def parse_hidden(source):
              if isinstance(n, ast.Expr) and isinstance(n.value, ast.Call)
              and getattr(n.value.func, "id", "").startswith("expect_")]
     if len(calls) != 1:
-        raise HiddenSpecError("the hidden region needs exactly one expect_shape/expect_choice/expect_lstm call")
+        raise HiddenSpecError(f"the hidden region needs exactly one call of {', '.join(sorted(KEYWORDS))}")
     call = calls[0]
-    if len(call.args) != 3 or not isinstance(call.args[1], ast.Name):
-        raise HiddenSpecError("expected expect_*(qid, answer_qN, expected, mistakes=[...])")
+    kind = call.func.id
+    if kind not in KEYWORDS:
+        raise HiddenSpecError(f"unknown check {kind}; use one of {', '.join(sorted(KEYWORDS))}")
+    positional = 2 if kind == "expect_function" else 3
+    if len(call.args) != positional or not isinstance(call.args[1], ast.Name):
+        raise HiddenSpecError("expected expect_*(qid, answer_qN, expected, mistakes=[...]) or "
+                              "expect_function(qid, answer_qN, reference=..., cases=N)")
     try:
         kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
-        expected = ast.literal_eval(call.args[2])
+        expected = ast.literal_eval(call.args[2]) if positional == 3 else None
         qid = ast.literal_eval(call.args[0])
     except ValueError:
         raise HiddenSpecError("every argument but the answer must be a Python literal") from None
-    unknown = set(kwargs) - {"mistakes", "options"}
+    unknown = set(kwargs) - KEYWORDS[kind]
     if unknown:
         raise HiddenSpecError(f"unknown keyword argument(s) {', '.join(sorted(unknown))}")
-    return HiddenSpec(call.func.id, qid, call.args[1].id, expected, kwargs)
+    if kind == "expect_function" and kwargs.get("reference") not in _checks()["_course_answers"]["references"]:
+        raise HiddenSpecError(f"{qid}: unknown reference {kwargs.get('reference')!r}; course/references.py has "
+                              f"{', '.join(sorted(_checks()['_course_answers']['references']))}")
+    return HiddenSpec(kind, qid, call.args[1].id, expected, kwargs)
 
 
 def visible_part(source):
     spec = parse_hidden(source)
+    if spec.kind == "expect_function":  # no hash: the check calls the function and compares with PyTorch
+        return "\n".join([VISIBLE_COMMENT, f"check_function({spec.name}, {spec.qid!r}, "
+                                            f"{spec.kwargs['reference']!r})"]) + "\n"
     ns = _checks()
     key_of = lambda value: ns["answer_digest"](spec.qid, ns["describe_answer"](_as_answer(spec.kind, value)))
     key = key_of(spec.expected)
@@ -163,7 +186,9 @@ def sync_notebook(nb, nb_path, root=ROOT):
 
     for cell in nb.cells:
         generated = cell.metadata.get("course", {}).get("generated")
-        if generated in ("checks", "explorer"):
+        if generated == "checks":
+            put(cell, checks_source())
+        elif generated == "explorer":
             put(cell, (HERE / f"{generated}.py").read_text().rstrip("\n"))
         elif generated == "badge":
             put(cell, badge_markdown(student_path(nb_path, root), root))

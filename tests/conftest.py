@@ -29,7 +29,9 @@ def _ag_lesson(name, exercises):
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-    checks_src = (AG_REPO / "course" / "checks.py").read_text()
+    from course.build import checks_source
+
+    checks_src = checks_source()
     ns = {"__name__": "ag_checks"}
     exec(compile(checks_src, "checks.py", "exec"), ns)
     digest, describe = ns["answer_digest"], ns["describe_answer"]

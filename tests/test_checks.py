@@ -7,13 +7,14 @@ import torch
 from torch import nn
 
 CHECKS = Path(__file__).resolve().parent.parent / "course" / "checks.py"
+SOURCE = __import__("course.build", fromlist=["checks_source"]).checks_source()  # what a checks cell holds
 
 
 @pytest.fixture
 def ns():
     """A fresh notebook-like namespace with the checks cell already run."""
     namespace = {"__name__": "__main__"}
-    exec(compile(CHECKS.read_text(), str(CHECKS), "exec"), namespace)
+    exec(compile(SOURCE, str(CHECKS), "exec"), namespace)
     return namespace
 
 
@@ -231,7 +232,7 @@ def test_a_wrong_kind_says_what_this_question_wants_and_how_to_fix_it(ns, check,
 
 def test_a_letter_outside_the_options_is_named():
     ns = {"__name__": "__main__"}
-    exec(compile(CHECKS.read_text(), str(CHECKS), "exec"), ns)
+    exec(compile(SOURCE, str(CHECKS), "exec"), ns)
     assert fails(ns["expect_choice"], "t.q2", "E", "C") == "'E' is not one of this question's options: choose A, B, C or D."
     assert "not one of" in fails(ns["expect_choice"], "t.q2", "D", "B", options="ABC")
 
@@ -246,7 +247,7 @@ def test_a_failed_check_shows_its_message_alone_in_a_kernel(tmp_path):
     import nbformat
     from nbclient import NotebookClient
 
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(CHECKS.read_text()),
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SOURCE),
                                          nbformat.v4.new_code_cell("expect_shape('t.q1', (2, 4, 3), (4, 2, 3))")])
     NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
