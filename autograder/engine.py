@@ -38,7 +38,7 @@ from .errors import ExecutionError
 
 log = logging.getLogger("autograder")
 
-ENGINE_VERSION = "sandbox-1"  # part of batch's cache keys: change it when grading changes
+ENGINE_VERSION = "sandbox-2"  # part of batch's cache keys: change it when grading changes
 COURSE_HIDDEN = ("source", "autograded", "feedback", "submitted", ".git", "gradebook.db", "gradebook.db-journal")
 STARTUP_ALLOWANCE = 180   # seconds a fresh worker may take to preload before its first job is overdue
 JUDGE_ALLOWANCE = 60      # seconds for judging and replying, on top of the child's deadlines

@@ -128,9 +128,11 @@ def feedback(cell, hidden=()):
 def _verdict(cell, passed):
     if passed:
         return CORRECT
-    errors = [o.get("ename") for o in cell.get("outputs", []) if o.get("output_type") == "error"]
-    if NOT_ANSWERED_ENAME in errors:
+    errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+    if any(o.get("ename") == NOT_ANSWERED_ENAME or str(o.get("evalue", "")).startswith("No answer yet")
+           for o in errors):
         return NOT_ANSWERED
+    errors = [o.get("ename") for o in errors]
     if "NotRun" in errors:
         return NOT_RUN
     return WRONG

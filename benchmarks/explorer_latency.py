@@ -1,11 +1,12 @@
-"""How long the explorer takes to answer a control change, measured inside a real kernel.
+"""How long each explorer takes to answer a control change, measured inside a real kernel.
 
-Starts an IPython kernel ("python3", run by this interpreter), pastes course/explorer.py
-into it as a notebook would, builds an explorer with every control, then times N control
-changes round-robin over all controls (each slider walking its range, so configurations
-are mostly new), from setting `.value` to the observe handler returning: layer rebuilt
-and run, text and figure redrawn, PNG rendered and sent to the Output widget. Then the
-same with LSTM_COURSE_NO_FIGURES=1. The budget is 100 ms at p95 (wall).
+Starts an IPython kernel ("python3", run by this interpreter), pastes course/explorer.py and
+course/gates.py into it as a notebook would, builds each explorer (the layer explorer with every
+control, and lesson 04's gate explorer), then times N control changes round-robin over all its
+controls (each slider walking its range, so configurations are mostly new), from setting `.value`
+to the observe handler returning: the layer or cell rebuilt and run, text and figure redrawn, PNG
+rendered and sent to the Output widget. Then the same with LSTM_COURSE_NO_FIGURES=1. The budget
+is 100 ms at p95 (wall).
 
     .venv/bin/python benchmarks/explorer_latency.py [--changes 60]
 """
@@ -22,11 +23,11 @@ BUDGET_MS = 100.0
 # Runs inside the kernel: returns the per-change latencies in ms as JSON on stdout.
 TIMING = r"""
 import json, os, time
-def _time_changes(n, figures):
+def _time_changes(n, figures, make):
     os.environ.pop("LSTM_COURSE_NO_FIGURES", None)
     if not figures:
         os.environ["LSTM_COURSE_NO_FIGURES"] = "1"
-    lab = explore()
+    lab = make()
     assert (lab.figure is not None) == figures
     names = list(lab.controls)
     step = {name: 1 for name in names}
@@ -36,6 +37,9 @@ def _time_changes(n, figures):
         control = lab.controls[name]
         if isinstance(control.value, bool):
             return not control.value
+        if isinstance(control.value, str):  # a menu: the next option
+            options = list(control.options)
+            return options[(options.index(control.value) + 1) % len(options)]
         size = getattr(control, "step", 1)
         if not control.min <= control.value + step[name] * size <= control.max:
             step[name] = -step[name]
@@ -50,7 +54,10 @@ def _time_changes(n, figures):
         times.append([name, (time.perf_counter() - t0) * 1000, (time.thread_time() - c0) * 1000])
     lab.widget.close()
     return times
-print(json.dumps({"figures": _time_changes(N, True), "no_figures": _time_changes(N, False)}))
+print(json.dumps({"layer explorer, figures": _time_changes(N, True, explore),
+                  "layer explorer, text only": _time_changes(N, False, explore),
+                  "gate explorer, figures": _time_changes(N, True, explore_gates),
+                  "gate explorer, text only": _time_changes(N, False, explore_gates)}))
 """
 
 
@@ -84,6 +91,7 @@ def main():
     manager, client = start_new_kernel(kernel_name="python3")
     try:
         run(client, (ROOT / "course" / "explorer.py").read_text())
+        run(client, (ROOT / "course" / "gates.py").read_text())
         version = run(client, "import sys, torch, ipywidgets, matplotlib; print(sys.version.split()[0], "
                               "torch.__version__, ipywidgets.__version__, matplotlib.__version__)")
         result = json.loads(run(client, f"N = {args.changes}\n" + TIMING).strip().splitlines()[-1])
@@ -91,18 +99,18 @@ def main():
         client.stop_channels()
         manager.shutdown_kernel(now=True)
     print(f"explorer control change -> redrawn, in a kernel: {args.changes} changes per mode, "
-          f"round-robin over all 12 controls")
+          f"round-robin over all of the explorer's controls")
     print(f"python, torch, ipywidgets, matplotlib: {version.strip()}")
     print(f"load average (1 min) before/after: {load[0]:.2f}/{os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs "
           "(wall times grow when other processes compete for the CPUs; CPU times much less)")
-    print(f"{'mode':<12}{'wall p50':>9}{'p95':>7}{'max':>7}{'CPU p50':>9}{'p95':>7}  slowest change (ms)")
+    print(f"{'mode':<28}{'wall p50':>9}{'p95':>7}{'max':>7}{'CPU p50':>9}{'p95':>7}  slowest change (ms)")
     missed = False
     for mode, changes in result.items():
         wall, cpu = [c[1] for c in changes], [c[2] for c in changes]
         p95 = percentile(wall, 95)
         missed |= p95 >= BUDGET_MS
         slowest = max(range(len(changes)), key=lambda i: wall[i])
-        print(f"{mode:<12}{percentile(wall, 50):>9.1f}{p95:>7.1f}{max(wall):>7.1f}{percentile(cpu, 50):>9.1f}"
+        print(f"{mode:<28}{percentile(wall, 50):>9.1f}{p95:>7.1f}{max(wall):>7.1f}{percentile(cpu, 50):>9.1f}"
               f"{percentile(cpu, 95):>7.1f}  #{slowest + 1} ({changes[slowest][0]})")
     # A figure, not a test: a loaded machine can miss the budget, so this never fails a build.
     print(f"budget, wall p95 < {BUDGET_MS:.0f} ms: {'NOT met' if missed else 'met'}")

@@ -5,7 +5,8 @@
     python -m course.build --student-edition DIR  copy what students get into DIR
 
 Generated cells (see docs/architecture.md) carry `metadata.course.generated`:
-"checks" and "explorer" get the text of course/checks.py and course/explorer.py,
+"checks" gets course/checks.py and course/references.py, "explorer" and "gates" the text of
+course/explorer.py and course/gates.py,
 "badge" gets the Open-in-Colab link built from pyproject.toml's
 [tool.lstm-course] setting. The visible part of every nbgrader test cell is
 derived from the hidden `expect_*` call below it, so the answer is written once,
@@ -188,7 +189,7 @@ def sync_notebook(nb, nb_path, root=ROOT):
         generated = cell.metadata.get("course", {}).get("generated")
         if generated == "checks":
             put(cell, checks_source())
-        elif generated == "explorer":
+        elif generated in ("explorer", "gates"):
             put(cell, (HERE / f"{generated}.py").read_text().rstrip("\n"))
         elif generated == "badge":
             put(cell, badge_markdown(student_path(nb_path, root), root))

@@ -618,7 +618,10 @@ def _install_checks():
             if "lstm" in entry:
                 return ref["delegated"]
             if "error" in entry:
-                if entry["error"] == "timeout":
+                if entry["error"] == "NotImplementedError":  # the placeholder of the release, still there
+                    return ("No answer yet. Replace the placeholder, raise NotImplementedError(), in the function "
+                            "with your code, then run its cell and this one again.")
+                if entry["error"] in ("timeout", "CallTimeout"):
                     return "It did not return in time: is there a loop that never ends?"
                 if entry.get("matmul") and ref.get("matmul"):
                     return ref["matmul"]

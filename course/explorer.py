@@ -82,9 +82,11 @@ def _install_explorer():
                 control.observe(lambda change, name=name: self._changed(name, change["new"]), names="value")
             self.figure = None
             if os.environ.get("LSTM_COURSE_NO_FIGURES") != "1":
-                self.figure = Figure(figsize=(7.2, 2.4), dpi=80)  # not pyplot's: never auto-shown or leaked
+                # 840 x 300 px: JupyterLab and Colab show it at 100 %. Not pyplot's: never auto-shown or leaked.
+                self.figure = Figure(figsize=(8.4, 3.0), dpi=100)
                 FigureCanvasAgg(self.figure)
-                self._ax = self.figure.add_axes((0.01, 0.01, 0.98, 0.86))
+                # One panel per tensor, at fixed places: room for its title and both axis labels.
+                self._axes = [self.figure.add_axes((0.06 + 0.25 * k, 0.2, 0.17, 0.56)) for k in range(4)]
             self._out = widgets.Output()
             sliders = [c for c in self.controls.values() if not isinstance(c, widgets.Checkbox)]
             boxes = [c for c in self.controls.values() if isinstance(c, widgets.Checkbox)]
@@ -210,38 +212,55 @@ def _install_explorer():
                             compare(-1, None, "torch.cat((h_n[-2], h_n[-1]), -1)", both)]
 
         def _draw(self, tensors, d):
-            # First axis: stacked strips; middle axis (3-D only): copies behind; last axis: width.
-            ax, x, top = self._ax, 2.0, 0.0
-            ax.cla()
-            ax.set_axis_off()
-            ax.set_title(self._call(), fontsize=9, family="monospace")
-            for name, shape, axes in tensors:
+            """Each tensor in its own panel, to one scale: its first axis up, its last across, and its
+            middle axis (3-D tensors) as copies behind; every axis named with its size."""
+            tall = max([shape[0] for _, shape, _ in tensors] + [1])
+            wide = max([shape[-1] for _, shape, _ in tensors] + [1])
+            call = self._call()
+            if len(call) > 80:  # two lines, broken after an argument, rather than text off the figure
+                cut = call.rfind(", ", 0, 80) + 1
+                call = call[:cut] + "\n" + call[cut:].lstrip()
+            self.figure.suptitle(call, fontsize=11, family="monospace", y=0.99, va="top")
+            for k, ax in enumerate(self._axes):
+                ax.cla()
+                ax.set_xticks([])
+                ax.set_yticks([])
+                for side in ax.spines.values():
+                    side.set_visible(False)
+                if k >= len(tensors):
+                    if k == len(tensors) and self.error:
+                        ax.text(0.0, 0.5, self.error.split(":")[0], color=colours["error"], fontsize=12,
+                                weight="bold", transform=ax.transAxes, va="center")
+                    continue
+                name, shape, axes = tensors[k]
                 rows, width = shape[0], shape[-1]
-                shadows = min(shape[1], 6) - 1 if len(shape) == 3 else 0
-                for k in range(shadows, 0, -1):
-                    ax.add_patch(Rectangle((x + 0.8 * k, 0.6 * k), width, rows, fc="white",
-                                           ec=colours[name], lw=0.8))
-                state = name in ("h_n", "c_n")
-                for r in range(rows):  # a state's backward rows are lighter, and labelled if there is room
-                    ax.add_patch(Rectangle((x, rows - r - 1), width, 1, fc=colours[name],
-                                           alpha=0.45 if state and r % d else 0.9, ec="black", lw=0.4))
-                    if state and rows > 1 and width >= 7:
-                        arrow = (" ←" if r % d else " →") * (d - 1)
-                        ax.text(x + width / 2, rows - r - 0.5, f"l{r // d}{arrow}", ha="center", va="center",
-                                fontsize=6)
-                ax.text(x - 0.6, rows / 2, f"{axes[0]}={rows}", rotation=90, ha="right", va="center",
-                        fontsize=7)
-                ax.text(x + width / 2, -0.4, f"{axes[-1]}={width}", ha="center", va="top", fontsize=7)
-                if len(shape) == 3:
-                    ax.text(x + width + 0.8 * shadows + 0.5, rows + 0.6 * shadows, f"{axes[1]}={shape[1]}",
-                            ha="left", va="bottom", fontsize=7)
-                ax.text(x, rows + 0.6 * shadows + 1.6, f"{name} {shape}", fontsize=8, weight="bold")
-                top, x = max(top, rows + 0.6 * shadows + 3), x + width + 0.8 * shadows + 14
-            if self.error:
-                ax.text(x, 2, self.error.split(":")[0], color=colours["error"], fontsize=9, weight="bold")
-            # Fixed limits up to a floor, so growing one size visibly grows its box.
-            ax.set_xlim(-2, max(x + (40 if self.error else 0), 150))
-            ax.set_ylim(-3, max(top, 16))
+                copies = min(shape[1], 4) if len(shape) == 3 else 1
+                step_x, step_y = 0.06 * wide, 0.06 * tall
+                for j in range(copies - 1, -1, -1):  # the copies behind first
+                    ax.add_patch(Rectangle((j * step_x, j * step_y), width, rows, fc=colours[name] if j == 0 else
+                                           "white", ec=colours[name], lw=1.2, alpha=0.85 if j == 0 else 1.0))
+                if name in ("h_n", "c_n") and rows > 1:  # a state's rows: forward, then backward (lighter)
+                    for r in range(rows):
+                        ax.add_patch(Rectangle((0, rows - r - 1), width, 1, fc="white", ec="none",
+                                               alpha=0.45 if d == 2 and r % 2 else 0.0))
+                        ax.plot([0, width], [r, r], color="black", lw=0.6)
+                ax.set_xlim(-0.05 * wide, 1.3 * wide)
+                ax.set_ylim(-0.05 * tall, 1.3 * tall)
+                ax.set_title(f"{name} {shape}", fontsize=12, weight="bold")
+                behind = f"\n{axes[1]}={shape[1]} behind" if len(shape) == 3 else ""
+                ax.set_xlabel(f"{axes[-1]}={width}{behind}", fontsize=11)
+                ax.set_ylabel(f"{axes[0]}={rows}", fontsize=11)
+
+        def promised(self):
+            """Every label the picture must show (tests/test_readability.py): names, shapes, axes."""
+            labels = [part.strip() for part in self._call().split(", ")]  # the call, wrapped or not
+            for line in self.text.splitlines():
+                name, _, rest = line.partition(" ")
+                if name in ("input", "output", "h_n", "c_n"):
+                    shape, axes = rest.strip().split(")", 1)
+                    labels.append(f"{name} {shape})")
+                    labels += [f"{axis}=" for axis in axes.strip().strip("()").split(", ")]
+            return labels
 
     def explore(controls=None, view="shapes", **initial):
         """Show a live nn.LSTM with the named controls (None: all) and return its Explorer.

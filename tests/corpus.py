@@ -115,7 +115,7 @@ class Exercise:
     points: float
 
 
-_WRONG = {"shape": "(99, 99, 99)", "choice": '"Z"', "lstm": "nn.LSTM(1, 1)"}
+_WRONG = {"shape": "(99, 99, 99)", "choice": '"Z"', "lstm": "nn.LSTM(1, 1)", "int": "99", "function": "None"}
 
 
 def _grade_id(cell):
@@ -124,10 +124,12 @@ def _grade_id(cell):
 
 
 def _solution_lines(source):
-    m = re.search(r"### BEGIN SOLUTION\n(.*?)\n\s*### END SOLUTION", source, re.S)
-    if not m:
+    """The answer cell's code without its first comment line and the solution markers: what an
+    honest student writes (for a function exercise, the whole def and the answer line)."""
+    if "### BEGIN SOLUTION" not in source:
         raise ValueError(f"no solution region in {source!r}")
-    return m.group(1).strip("\n")
+    lines = [line for line in source.split("\n")[1:] if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")]
+    return "\n".join(lines).strip("\n")
 
 
 def exercises(source_nb):
@@ -498,6 +500,100 @@ print("smuggling", _name)
 """
 
 
+STEP_SIGNATURE = "def lstm_step(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):"
+
+
+def function_attack(name):
+    """lstm_step (exercise 8 of 04_cell) as each function cheat writes it; every one answers answer_q8."""
+    bodies = {
+        # The right numbers for the lesson's own example, returned whatever the inputs.
+        "f01-constants": """
+torch.manual_seed(2)
+_cell = nn.LSTMCell(5, 3)
+with torch.no_grad():
+    _KNOWN = _cell(torch.randn(3, 5), (torch.zeros(3, 3), torch.zeros(3, 3)))
+def lstm_step(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
+    return _KNOWN
+""",
+        # Looks for the expected result where the grader might keep it: its callers' frames, gc, globals.
+        "f02-snoop": """
+import gc, sys
+def lstm_step(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
+    want = (x.shape[0], weight_hh.shape[1])
+    found = []
+    frame = sys._getframe(1)
+    while frame is not None:
+        found += [v for v in list(frame.f_locals.values()) if isinstance(v, tuple) and len(v) == 2
+                  and all(isinstance(t, torch.Tensor) and tuple(t.shape) == want for t in v)]
+        frame = frame.f_back
+    found += [o for o in gc.get_objects() if isinstance(o, tuple) and len(o) == 2
+              and all(isinstance(t, torch.Tensor) and tuple(t.shape) == want for t in o)]
+    found += [v for v in globals().values() if isinstance(v, tuple) and len(v) == 2]
+    return found[0] if found else (torch.zeros(want), torch.zeros(want))
+""",
+        # PyTorch's own cell, under other names.
+        "f03-alias-aten": """
+def lstm_step(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
+    return tuple(torch.ops.aten.lstm_cell(x, [h, c], weight_ih, weight_hh, bias_ih, bias_hh))
+""",
+        "f04-alias-getattr": """
+_f = getattr(torch._C._VariableFunctions, "lstm" + "_cell")
+def lstm_step(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
+    return _f(x, (h, c), weight_ih, weight_hh, bias_ih, bias_hh)
+""",
+        "f05-alias-module": """
+def lstm_step(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
+    cell = nn.LSTMCell(x.shape[1], h.shape[1])
+    with torch.no_grad():
+        for mine, theirs in zip(cell.parameters(), (weight_ih, weight_hh, bias_ih, bias_hh)):
+            mine.copy_(theirs)
+    return cell(x, (h, c))
+""",
+        # Never returns.
+        "f06-never-returns": """
+def lstm_step(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
+    while True:
+        pass
+""",
+        # Returns things that are not its results.
+        "f07-bad-returns": """
+def lstm_step(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
+    return [[0.0] * h.shape[1]] * x.shape[0], float("nan")
+""",
+        "f08-nan": """
+def lstm_step(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
+    return torch.full_like(h, float("nan")), torch.full_like(c, float("inf"))
+""",
+        "f09-wrong-shape-dtype": """
+def lstm_step(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
+    return torch.zeros(1, *h.shape, dtype=torch.float64), c.double()
+""",
+        # A callable object whose results claim to equal anything.
+        "f10-lying-callable": """
+class Anything(torch.Tensor):
+    def __eq__(self, other):
+        return True
+    __hash__ = torch.Tensor.__hash__
+class Step:
+    def __call__(self, x, h, c, *weights):
+        return torch.zeros_like(h).as_subclass(Anything), torch.zeros_like(c).as_subclass(Anything)
+lstm_step = Step()
+""",
+        # The one bypass that remains: PyTorch's cell called with torch function modes off (docs/hostile-corpus.md).
+        "f11-bypass-no-torch-function": """
+def lstm_step(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
+    with torch._C.DisableTorchFunction():
+        return torch.lstm_cell(x, (h, c), weight_ih, weight_hh, bias_ih, bias_hh)
+""",
+    }
+    return bodies[name].strip() + "\n\nanswer_q8 = lstm_step"
+
+
+FUNCTION_CASES = ("f01-constants", "f02-snoop", "f03-alias-aten", "f04-alias-getattr", "f05-alias-module",
+                  "f06-never-returns", "f07-bad-returns", "f08-nan", "f09-wrong-shape-dtype", "f10-lying-callable",
+                  "f11-bypass-no-torch-function")
+
+
 # --- the cases -------------------------------------------------------------------------------------
 
 CASE_NAMES = (
@@ -514,7 +610,7 @@ CASE_NAMES = (
     "w01-warning-dropout", "w02-warning-proj-size",
     "l01-read-hidden", "l02-write-out", "l03-proc-walk", "l04-find-others", "l05-tcp", "l06-signal",
     "l07-smuggle",
-)
+) + FUNCTION_CASES  # 04_cell's function answers (build them with lesson="04_cell")
 SECRET_ENV = "AUTOGRADER_TEST_SECRET"  # the smuggler looks for it in its own and its parent's environment
 
 
@@ -836,6 +932,32 @@ def build_corpus(dest, lesson="02_shapes", *, layout="flat", course=REPO, out=No
                        "answers with an object whose class is named after it (the checks echo a type's name)",
                  f"nothing is readable, and no feedback or report holds the secret: {first.test_id} 0, the rest full",
                  nb, zero={first.test_id})
+        elif name in FUNCTION_CASES:
+            step = next((e for e in ex if e.kind == "function" and "def lstm_step" in e.solution), None)
+            if step is None:
+                continue
+            set_answer(nb, step, function_attack(name))
+            bypass = name == "f11-bypass-no-torch-function"
+            later_uses_it = {e.test_id for e in ex if e.kind == "function" and e.n > step.n}  # run_lstm calls it
+            what = {"f01-constants": "returns the right numbers of the lesson's own example, whatever the inputs",
+                    "f02-snoop": "looks for the expected result in its callers' frames, gc and globals",
+                    "f03-alias-aten": "calls torch.ops.aten.lstm_cell",
+                    "f04-alias-getattr": "calls getattr(torch._C._VariableFunctions, 'lstm' + '_cell')",
+                    "f05-alias-module": "builds an nn.LSTMCell with the given weights and calls it",
+                    "f06-never-returns": "never returns",
+                    "f07-bad-returns": "returns lists and a float",
+                    "f08-nan": "returns NaN and infinite tensors",
+                    "f09-wrong-shape-dtype": "returns a (1, N, H) float64 tensor and a float64 c",
+                    "f10-lying-callable": "a callable object whose results are tensors that equal anything",
+                    "f11-bypass-no-torch-function": "calls torch.lstm_cell with torch function modes turned off"}[name]
+            if bypass:
+                emit(name, f"q{step.n} (lstm_step): {what}",
+                     "the bypass that remains (docs/hostile-corpus.md): graded like an honest step, full marks; "
+                     "lstm_gates, which PyTorch can't compute, still needs the student's own code", nb)
+            else:
+                emit(name, f"q{step.n} (lstm_step): {what}",
+                     f"{step.test_id} 0 and run_lstm, which calls it, 0; the rest full", nb,
+                     zero=frozenset({step.test_id} | later_uses_it))
     order = {name: i for i, name in enumerate(CASE_NAMES)}
     return sorted(built, key=lambda c: order[c.student])
 

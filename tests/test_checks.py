@@ -255,3 +255,64 @@ def test_a_failed_check_shows_its_message_alone_in_a_kernel(tmp_path):
     assert error.ename == "WrongAnswer" and isinstance(error.evalue, str) and error.evalue
     assert len(error.traceback) == 1 and "WrongAnswer" in error.traceback[0]
     assert "_install_checks" not in "".join(error.traceback) and "File " not in "".join(error.traceback)
+
+
+# --- function answers -------------------------------------------------------------------------------
+
+def good_step(x, h, c, w_ih, w_hh, b_ih, b_hh):
+    z = x @ w_ih.T + b_ih + h @ w_hh.T + b_hh
+    i, f, g, o = z.chunk(4, dim=1)
+    c_next = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c_next), c_next
+
+
+@pytest.mark.parametrize("alias", [
+    lambda x, h, c, *w: torch.lstm_cell(x, (h, c), *w),
+    lambda x, h, c, *w: tuple(torch.ops.aten.lstm_cell(x, [h, c], *w)),
+    lambda x, h, c, *w: torch.ops.aten.lstm_cell.default(x, [h, c], *w),
+    lambda x, h, c, *w: torch._C._VariableFunctions.lstm_cell(x, (h, c), *w),
+    lambda x, h, c, *w: torch._VF.lstm_cell(x, (h, c), *w),
+    lambda x, h, c, *w: getattr(torch, "lstm" + "_cell")(x, (h, c), *w),
+    lambda x, h, c, *w: nn.LSTMCell(x.shape[1], h.shape[1])(x, (h, c)),
+    lambda x, h, c, *w: tuple(t[0] for t in nn.LSTM(x.shape[1], h.shape[1])(x.unsqueeze(0))[1]),
+], ids=["torch.lstm_cell", "aten", "aten.default", "_VariableFunctions", "_VF", "getattr", "nn.LSTMCell", "nn.LSTM"])
+def test_calling_pytorchs_own_lstm_earns_nothing(ns, alias):
+    message = fails(ns["expect_function"], "t.q8", alias, reference="lstm_step")
+    assert "PyTorch's own LSTM" in message
+
+
+def test_a_hand_written_step_passes_and_classic_mistakes_are_named(ns):
+    ns["expect_function"]("t.q8", good_step, reference="lstm_step", cases=12)
+    swapped = lambda *a: good_step(*a)[::-1]
+    one_bias = lambda x, h, c, w_ih, w_hh, b_ih, b_hh: good_step(x, h, c, w_ih, w_hh, b_ih, b_hh * 0)
+    untransposed = lambda x, h, c, w_ih, w_hh, b_ih, b_hh: good_step(x, h, c, w_ih.T, w_hh, b_ih, b_hh)
+    assert "swapped" in fails(ns["expect_function"], "t.q8", swapped, reference="lstm_step")
+    assert "two biases" in fails(ns["expect_function"], "t.q8", one_bias, reference="lstm_step")
+    assert "transpose" in fails(ns["expect_function"], "t.q8", untransposed, reference="lstm_step")
+
+
+def test_the_cases_are_random_sizes_and_the_same_for_a_seed(ns):
+    api = ns["_course_answers"]
+    one, two = api["cases"]("lstm_step", 7, 30), api["cases"]("lstm_step", 7, 30)
+    assert all(torch.equal(a, b) for case_a, case_b in zip(one, two) for a, b in zip(case_a, case_b))
+    sizes = {(x.shape[0], x.shape[1], h.shape[1]) for x, h, *_ in one}
+    assert len(sizes) > 20  # not one fixed example
+    assert all(1 <= n <= 8 and 1 <= h_in <= 16 and 1 <= h <= 16 and h_in != h for n, h_in, h in sizes)
+    assert all(x.dtype == torch.float32 for x, *_ in one)
+    assert api["cases"]("lstm_step", 8, 1)[0][0].shape != one[0][0].shape or \
+        not torch.equal(api["cases"]("lstm_step", 8, 1)[0][0], one[0][0])
+
+
+def test_the_answer_runs_before_the_reference_is_computed(ns):
+    """A function that reads its callers' frames finds no result to copy: none exists yet."""
+    import sys
+
+    def snoop(x, h, c, *w):
+        frame, found = sys._getframe(1), []
+        while frame is not None:
+            found += [v for v in frame.f_locals.values() if isinstance(v, tuple) and len(v) == 2
+                      and all(isinstance(t, torch.Tensor) and t.shape == h.shape for t in v)]
+            frame = frame.f_back
+        return found[0] if found else (torch.zeros_like(h), torch.zeros_like(c))
+
+    fails(ns["expect_function"], "t.q8", snoop, reference="lstm_step")

@@ -80,10 +80,15 @@ def test_release_leaks_no_solution_or_hidden_test(path):
     source = ROOT / "source" / path.parent.name / path.name
     assert "BEGIN HIDDEN TESTS" in source.read_text() and 'expect_' in source.read_text()  # the markers are real
     solution_lines = {line.strip() for cell in nbformat.read(source, 4).cells
-                      if cell.metadata.get("nbgrader", {}).get("solution")
-                      for line in cell.source.splitlines() if line.strip().startswith("answer_q")}
+                      if cell.metadata.get("nbgrader", {}).get("solution") and "### BEGIN SOLUTION" in cell.source
+                      for line in cell.source.split("### BEGIN SOLUTION", 1)[1].split("### END SOLUTION")[0]
+                      .splitlines() if len(line.strip()) > 6}
+    # A line the lesson shows openly, in a worked example, is teaching, not a leak.
+    taught = {line.strip() for cell in nbformat.read(source, 4).cells
+              if not cell.metadata.get("nbgrader", {}).get("solution") for line in cell.source.splitlines()}
     released = {line.strip() for cell in nbformat.read(path, 4).cells for line in cell.source.splitlines()}
-    assert not solution_lines & released, f"solution lines leaked: {solution_lines & released}"
+    assert not (solution_lines - taught) & released, f"solution lines leaked: {(solution_lines - taught) & released}"
+    assert solution_lines - taught, "every solution line is also in the lesson: the test would prove nothing"
 
 
 def test_every_source_assignment_is_released():
