@@ -41,14 +41,15 @@ def names_read(source, exclude=()):
 
 
 def function_calls(source):
-    """{answer name: (reference, cases)} of the `expect_function(qid, answer, reference=..., cases=N)` calls."""
+    """{answer name: (reference, cases)} of the `expect_function` / `expect_module(qid, answer, reference=...,
+    cases=N)` calls: the answers the child must run on the judge's inputs."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return {}
     found = {}
     for node in ast.walk(tree):
-        if (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "expect_function"
+        if (isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("expect_function", "expect_module")
                 and len(node.args) >= 2 and isinstance(node.args[1], ast.Name)):
             try:
                 kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}

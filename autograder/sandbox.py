@@ -400,8 +400,10 @@ def _report(namespace, name, calls, call_time):
     if not _kinds:
         return _encode(value)
     if name in calls:
-        inputs = [_kinds["data_case"](case) for case in calls[name]]
-        return {"via": answers.VIA_CHECKS, "calls": _kinds["probe"](value, inputs, _call_guard(call_time))}
+        planned = calls[name]
+        inputs = [_kinds["data_case"](case) for case in planned["cases"]]
+        return {"via": answers.VIA_CHECKS,
+                "calls": _kinds["probe"](value, inputs, _call_guard(call_time), planned["kind"])}
     return {"via": answers.VIA_CHECKS, "data": _kinds["describe"](value)}
 
 
@@ -438,7 +440,7 @@ def run(shell, plan, out):
         else:
             calls = step.get("calls") or {}
             # Every call of a function answer gets its share of the test's time.
-            call_time = max(1.0, timeout / (1 + max([len(c) for c in calls.values()] or [0])))
+            call_time = max(1.0, timeout / (1 + max([len(c["cases"]) for c in calls.values()] or [0])))
             send(out, {"m": "answers", "step": index, "answers": _answers(shell, step["names"], calls, call_time)})
     send(out, {"m": "done"})
 

@@ -486,8 +486,8 @@ class Worker:
     def plan(self, job, check_names, trial):
         """(plan steps for the child, {grade_id: (step, source, cell number, seed)} of the test cells).
 
-        A test cell that calls a function answer (expect_function) gets the inputs of those calls
-        in its step, drawn here from a fresh seed that the judge uses again.
+        A test cell that runs a function or class answer (expect_function, expect_module) gets the
+        inputs of those calls in its step, drawn here from a fresh seed that the judge uses again.
         """
         import secrets
 
@@ -510,7 +510,8 @@ class Worker:
                     for name, (reference, count) in wanted.items():
                         if reference in api["references"]:
                             inputs = api["cases"](reference, seed, max(count, api["VISIBLE_CASES"]))
-                            step["calls"][name] = [api["case_data"](case) for case in inputs]
+                            step["calls"][name] = {"kind": api["references"][reference].get("kind", "function"),
+                                                   "cases": [api["case_data"](case) for case in inputs]}
                 cells[gid] = (len(steps), cell.source, number, seed)
                 steps.append(step)
             else:

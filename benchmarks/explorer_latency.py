@@ -1,7 +1,7 @@
 """How long each explorer takes to answer a control change, measured inside a real kernel.
 
-Starts an IPython kernel ("python3", run by this interpreter), pastes course/explorer.py and
-course/gates.py into it as a notebook would, builds each explorer (the layer explorer with every
+Starts an IPython kernel ("python3", run by this interpreter), pastes course/explorers/layer.py and
+course/explorers/gates.py into it as a notebook would, builds each explorer (the layer explorer with every
 control, and lesson 04's gate explorer), then times N control changes round-robin over all its
 controls (each slider walking its range, so configurations are mostly new), from setting `.value`
 to the observe handler returning: the layer or cell rebuilt and run, text and figure redrawn, PNG
@@ -90,8 +90,8 @@ def main():
     load = os.getloadavg()
     manager, client = start_new_kernel(kernel_name="python3")
     try:
-        run(client, (ROOT / "course" / "explorer.py").read_text())
-        run(client, (ROOT / "course" / "gates.py").read_text())
+        run(client, (ROOT / "course" / "explorers" / "layer.py").read_text())
+        run(client, (ROOT / "course" / "explorers" / "gates.py").read_text())
         version = run(client, "import sys, torch, ipywidgets, matplotlib; print(sys.version.split()[0], "
                               "torch.__version__, ipywidgets.__version__, matplotlib.__version__)")
         result = json.loads(run(client, f"N = {args.changes}\n" + TIMING).strip().splitlines()[-1])

@@ -5,9 +5,9 @@
     python -m course.build --student-edition DIR  copy what students get into DIR
 
 Generated cells (see docs/architecture.md) carry `metadata.course.generated`:
-"checks" gets course/checks.py and course/references.py, "explorer" and "gates" the text of
-course/explorer.py and course/gates.py,
-"badge" gets the Open-in-Colab link built from pyproject.toml's
+"checks" gets course/checks.py, course/probes.py and the course/references/ files whose
+references the notebook's tests name; "explorer", "gates", "packing" and "progress" the text of
+their file in course/explorers/ (GENERATED below); "badge" gets the Open-in-Colab link built from pyproject.toml's
 [tool.lstm-course] setting. The visible part of every nbgrader test cell is
 derived from the hidden `expect_*` call below it, so the answer is written once,
 in plain text, where only instructors see it.
@@ -67,12 +67,41 @@ def student_path(nb_path, root=ROOT):
 _checks_namespace = None
 
 
-CHECKS_PARTS = ("checks.py", "references.py")  # one cell: the answer kinds, then what graded functions compute
+CORE = ("checks.py", "probes.py")  # every checks cell: value answers, then answers judged by running them
+# generated cell -> the file pasted into it
+GENERATED = {"explorer": "explorers/layer.py", "gates": "explorers/gates.py", "packing": "explorers/packing.py",
+             "progress": "explorers/progress.py"}
 
 
-def checks_source():
-    """The text of every lesson's checks cell."""
-    return "\n\n\n".join((HERE / name).read_text().rstrip("\n") for name in CHECKS_PARTS)
+def reference_files():
+    """course/references/*.py: what graded functions, classes and models compute, one file per lesson."""
+    return sorted((HERE / "references").glob("*.py"))
+
+
+def _text(path):
+    return path.read_text().rstrip("\n")
+
+
+def checks_source(references=()):
+    """The text of a checks cell whose tests use the named references (all of them for None)."""
+    files = [f for f in reference_files() if references is None or _defined_by()[f.name] & set(references)]
+    return "\n\n\n".join(_text(path) for path in [HERE / name for name in CORE] + files)
+
+
+_defined = None
+
+
+def _defined_by():
+    """{reference file name: the references it defines}."""
+    global _defined
+    if _defined is None:
+        _defined = {}
+        core = "\n\n\n".join(_text(HERE / name) for name in CORE)
+        for path in reference_files():
+            namespace = {"__name__": "course_checks"}
+            exec(compile(core + "\n\n\n" + _text(path), f"course_checks+{path.name}", "exec"), namespace)
+            _defined[path.name] = set(namespace["_course_answers"]["references"])
+    return _defined
 
 
 def _checks():
@@ -80,11 +109,14 @@ def _checks():
     global _checks_namespace
     if _checks_namespace is None:
         _checks_namespace = {"__name__": "course_checks"}
-        exec(compile(checks_source(), "course_checks", "exec"), _checks_namespace)
+        exec(compile(checks_source(None), "course_checks", "exec"), _checks_namespace)
     return _checks_namespace
 
 
-def _as_answer(kind, value):
+def _as_answer(kind, value, kwargs):
+    if kind == "expect_tensor":
+        import torch
+        return torch.tensor(value, dtype=getattr(torch, kwargs.get("dtype", "int64")))
     if kind == "expect_lstm":
         import warnings
         from torch import nn
@@ -102,11 +134,11 @@ class HiddenSpecError(ValueError):
 class HiddenSpec:
     """The one `expect_*(qid, answer_qN, ...)` call of a test cell's hidden region."""
 
-    kind: str       # expect_shape, expect_choice, expect_lstm, expect_int or expect_function
+    kind: str       # one of KEYWORDS
     qid: str
     name: str       # the answer variable, answer_qN
-    expected: object  # the literal answer (None for expect_function: its reference computes it)
-    kwargs: dict    # the literal keyword arguments: mistakes=[(wrong, hint), ...], options="ABCD", reference, cases
+    expected: object  # the literal answer (None where a reference computes it: see BY_REFERENCE)
+    kwargs: dict    # the literal keyword arguments: mistakes=[(wrong, hint), ...], options, dtype, reference, ...
 
     @property
     def mistakes(self):
@@ -114,7 +146,11 @@ class HiddenSpec:
 
 
 KEYWORDS = {"expect_shape": {"mistakes"}, "expect_choice": {"mistakes", "options"}, "expect_lstm": {"mistakes"},
-            "expect_int": {"mistakes"}, "expect_function": {"reference", "cases"}}
+            "expect_int": {"mistakes"}, "expect_tensor": {"mistakes", "dtype"},
+            "expect_function": {"reference", "cases"}, "expect_module": {"reference", "cases"},
+            "expect_trained": {"reference", "accuracy"}}
+# Checked by running the answer against a reference of course/references/: hidden call -> visible call
+BY_REFERENCE = {"expect_function": "check_function", "expect_module": "check_module", "expect_trained": "check_trained"}
 
 
 def parse_hidden(source):
@@ -131,10 +167,10 @@ def parse_hidden(source):
     kind = call.func.id
     if kind not in KEYWORDS:
         raise HiddenSpecError(f"unknown check {kind}; use one of {', '.join(sorted(KEYWORDS))}")
-    positional = 2 if kind == "expect_function" else 3
+    positional = 2 if kind in BY_REFERENCE else 3
     if len(call.args) != positional or not isinstance(call.args[1], ast.Name):
         raise HiddenSpecError("expected expect_*(qid, answer_qN, expected, mistakes=[...]) or "
-                              "expect_function(qid, answer_qN, reference=..., cases=N)")
+                              f"{kind}(qid, answer_qN, reference=..., ...)")
     try:
         kwargs = {k.arg: ast.literal_eval(k.value) for k in call.keywords}
         expected = ast.literal_eval(call.args[2]) if positional == 3 else None
@@ -144,19 +180,23 @@ def parse_hidden(source):
     unknown = set(kwargs) - KEYWORDS[kind]
     if unknown:
         raise HiddenSpecError(f"unknown keyword argument(s) {', '.join(sorted(unknown))}")
-    if kind == "expect_function" and kwargs.get("reference") not in _checks()["_course_answers"]["references"]:
-        raise HiddenSpecError(f"{qid}: unknown reference {kwargs.get('reference')!r}; course/references.py has "
+    if kind in BY_REFERENCE and kwargs.get("reference") not in _checks()["_course_answers"]["references"]:
+        raise HiddenSpecError(f"{qid}: unknown reference {kwargs.get('reference')!r}; course/references/ has "
                               f"{', '.join(sorted(_checks()['_course_answers']['references']))}")
+    if kind == "expect_trained" and not isinstance(kwargs.get("accuracy"), float):
+        raise HiddenSpecError(f"{qid}: expect_trained needs accuracy=<a float such as 0.9>")
     return HiddenSpec(kind, qid, call.args[1].id, expected, kwargs)
 
 
 def visible_part(source):
     spec = parse_hidden(source)
-    if spec.kind == "expect_function":  # no hash: the check calls the function and compares with PyTorch
-        return "\n".join([VISIBLE_COMMENT, f"check_function({spec.name}, {spec.qid!r}, "
-                                            f"{spec.kwargs['reference']!r})"]) + "\n"
+    if spec.kind in BY_REFERENCE:  # no hash: the check runs the answer and computes the reference itself
+        extra = f", {spec.kwargs['accuracy']!r}" if spec.kind == "expect_trained" else ""
+        return "\n".join([VISIBLE_COMMENT, f"{BY_REFERENCE[spec.kind]}({spec.name}, {spec.qid!r}, "
+                                            f"{spec.kwargs['reference']!r}{extra})"]) + "\n"
     ns = _checks()
-    key_of = lambda value: ns["answer_digest"](spec.qid, ns["describe_answer"](_as_answer(spec.kind, value)))
+    key_of = lambda value: ns["answer_digest"](spec.qid, ns["describe_answer"](
+        _as_answer(spec.kind, value, spec.kwargs)))
     key = key_of(spec.expected)
     hints = {}
     for wrong, message in spec.mistakes:
@@ -185,12 +225,19 @@ def sync_notebook(nb, nb_path, root=ROOT):
         if cell.source != text:
             cell.source, changed = text, True
 
+    used = set()
+    for cell in nb.cells:
+        if cell.cell_type == "code" and HIDDEN_BEGIN in cell.source:
+            try:
+                used.add(parse_hidden(cell.source).kwargs.get("reference"))
+            except HiddenSpecError:
+                pass  # reported below, with the cell's grade_id
     for cell in nb.cells:
         generated = cell.metadata.get("course", {}).get("generated")
         if generated == "checks":
-            put(cell, checks_source())
-        elif generated in ("explorer", "gates"):
-            put(cell, (HERE / f"{generated}.py").read_text().rstrip("\n"))
+            put(cell, checks_source(used - {None}))
+        elif generated in GENERATED:
+            put(cell, _text(HERE / GENERATED[generated]))
         elif generated == "badge":
             put(cell, badge_markdown(student_path(nb_path, root), root))
         elif generated == "course_map":

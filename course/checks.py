@@ -1,29 +1,26 @@
-"""Answer checks for the LSTM course: the one copy every lesson notebook carries.
+"""Answer checks for the LSTM course: value answers, the part every lesson notebook carries.
 
-`python -m course.build` pastes this file, then course/references.py, into the locked
-"course_checks" cell at the top of each notebook in source/ (a student's notebook must
-stand alone in Colab, so it cannot import it). Edit it here, never in a notebook.
+`python -m course.build` pastes this file, then course/probes.py and the lesson's
+course/references/ files, into the locked "course_checks" cell at the top of each notebook
+in source/ (a student's notebook must stand alone in Colab, so it cannot import it). Edit it
+here, never in a notebook.
 
-Every kind of answer has its whole story here, in one place, used alike by the notebook,
-by the grader's sandboxed child and by its judge (autograder/):
+Every kind of value answer has its whole story here, in one place, used alike by the
+notebook, by the grader's sandboxed child and by its judge (autograder/): a shape (tuple,
+list or torch.Size of ints), a multiple-choice letter, an `nn.LSTM` layer, an int, a tensor
+(exact values: ints or bools) and a model (any other nn.Module, by its weights).
+`describe(answer)` reduces one to plain data, judged by meaning rather than spelling;
+`valid(data)` accepts such data from elsewhere (the grader receives it from the student's
+process) only in the form describe() makes; `show(data)` is its short text for feedback;
+`digest` salts and hashes it, so a visible check holds no readable answer. Answers judged by
+running them (functions, module classes, trained models) are course/probes.py's.
 
-- values: a shape (tuple, list or torch.Size of ints), a multiple-choice letter, an
-  `nn.LSTM` layer, an int. `describe(answer)` reduces one to plain data, judged by
-  meaning rather than spelling; `valid(data)` accepts such data from elsewhere (the grader
-  receives it from the student's process) only in the form describe() makes; `show(data)`
-  is its short text for feedback; `digest` salts and hashes it, so a visible check holds
-  no readable answer;
-- functions (and, through course/references.py, what each graded function must compute):
-  `probe(answer, cases)` calls the function on the cases and reduces what it returns to
-  plain data; `function_verdict` compares that with PyTorch's own result, computed after
-  the student's code has run, and names a classic mistake by computing it.
-
-`check(...)` and `check_function(...)` are the visible self-checks; `expect_shape`,
-`expect_choice`, `expect_lstm`, `expect_int` and `expect_function` the hidden tests' helpers.
-They never put the expected answer in a message. A failed check raises `WrongAnswer`, an
-AssertionError that Jupyter shows as its message alone (`_render_traceback_`). Messages never
-repeat what a student's code produced beyond a short type name, a letter or a shape, so
-feedback can't carry data out of a grader.
+`check(...)` is the visible self-check; `expect_shape`, `expect_choice`, `expect_lstm`,
+`expect_int` and `expect_tensor` the hidden tests' helpers. They never put the expected answer
+in a message. A failed check raises `WrongAnswer`, an AssertionError that Jupyter shows as its
+message alone (`_render_traceback_`). Messages never repeat what a student's code produced
+beyond a short type name, a letter, a shape or a short tensor of ints, so feedback can't carry
+data out of a grader.
 
 Every built-in, type and torch function used below is captured when this cell runs, before any
 student code, so answers that compare equal to anything, subclasses of tuple or int, and later
@@ -69,6 +66,8 @@ def _install_checks():
     no_torch_function = torch._C.DisableTorchFunction
     catch_warnings, simplefilter = warnings.catch_warnings, warnings.simplefilter
     sha256, dumps, urandom, isnan, isinf = hashlib.sha256, json.dumps, os.urandom, math.isnan, math.isinf
+    format_ = format
+    state_dict_of = nn.Module.state_dict
     nullcontext = contextlib.nullcontext
 
     class WrongAnswer(AssertionError):
@@ -91,6 +90,9 @@ def _install_checks():
     # --- plain data of tensors, for the inputs and outputs of function answers ---------------------------
 
     MAX_ELEMENTS, MAX_ITEMS, MAX_DEPTH = 20_000, 16, 3
+    DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8", "uint8", "bool")
+    EXACT = ("int64", "int32", "int16", "int8", "uint8", "bool")  # their values travel as ints
+    torch_dtypes = {name: getattr(torch, name) for name in DTYPES}
 
     def number_data(x):
         # JSON has no NaN or infinity: they travel as strings.
@@ -103,9 +105,17 @@ def _install_checks():
             count *= n
         if count > MAX_ELEMENTS:
             return {"t": "big", "shape": shape[:8]}
+        dtype = dtype_repr(dtype_of(t))[6:]
+        if dtype not in DTYPES:  # complex, quantized...: named, not carried
+            return {"t": "other", "type": dtype}
         flat = t_tolist(t_reshape(t_cpu(t_detach(t)), -1))
-        return {"t": "tensor", "dtype": dtype_repr(dtype_of(t))[6:], "shape": shape,
-                "data": [number_data(float_(x)) for x in flat]}
+        if dtype in EXACT:
+            values = [int_(x) for x in flat]
+        elif dtype == "float32":  # 9 significant digits give back the same float32, in half the bytes
+            values = [number_data(float_(format_(float_(x), ".9g"))) for x in flat]
+        else:
+            values = [number_data(float_(x)) for x in flat]
+        return {"t": "tensor", "dtype": dtype, "shape": shape, "data": values}
 
     def value_data(value, depth=0):
         """Plain data of what a function returned: tensors, tuples and lists of them, None; else a type name."""
@@ -123,8 +133,8 @@ def _install_checks():
 
     def data_tensor(data):
         """The tensor `data` stands for (trusted code only: the grader and the checks)."""
-        values = [float_(v) for v in data["data"]]  # "nan", "inf" and "-inf" read back as floats
-        dtype = {"float32": float32, "float64": float64}.get(data["dtype"], float32)
+        dtype = dict_get(torch_dtypes, data["dtype"], float32)
+        values = data["data"] if data["dtype"] in EXACT else [float_(v) for v in data["data"]]  # "nan" etc. too
         return tensor(values, dtype=dtype).reshape(data["shape"]) if values else \
             torch.zeros(data["shape"], dtype=dtype)
 
@@ -162,7 +172,6 @@ def _install_checks():
             return {"t": "other", "type": safe_name(dict_get(data, "type"))}
         return None
 
-    DTYPES = ("float32", "float64", "float16", "bfloat16", "int64", "int32", "bool", "complex64")
 
     # --- value answers: describe, valid, show ----------------------------------------------------------
 
@@ -279,15 +288,45 @@ def _install_checks():
         if kind is int_:
             return {"kind": "int", "value": answer}
         if kind is tensor_type or kind is parameter_type:
-            return invalid("tensor")
+            return describe_tensor(answer)
+        if kind is type_:
+            return invalid("class")
         mro = type_mro(kind)
         if module_type in mro:
-            return invalid("module", type=short_type_name(kind))
-        if kind in function_types or (callable_(answer) and kind is not type_):
+            return describe_model(answer, kind)
+        if kind in function_types or callable_(answer):
             return invalid("function")
         return invalid("other", type=short_type_name(kind))
 
-    INVALID = {"none", "boxed-letter", "shape-items", "shape-string", "string", "tensor", "module", "function",
+    def describe_tensor(t):
+        data = tensor_data(t)
+        if data["t"] == "other":
+            return invalid("other", type=data["type"])
+        return {"kind": "tensor", "dtype": data["dtype"], "shape": data["shape"], "data": dict_get(data, "data")}
+
+    MAX_KEYS, MAX_MODEL = 64, 100_000
+
+    def state_key(name):
+        return type_(name) is str_ and 0 < len_(name) <= 80 and all_(ch.isalnum() or ch in "._" for ch in name)
+
+    def describe_model(model, kind):
+        """A module's weights as plain data: graders recompute what it does from them, never trust its forward."""
+        name = short_type_name(kind)
+        try:
+            with no_grad():
+                items = list_(dict_items(state_dict_of(model)))
+        except Exception:
+            return invalid("module", type=name)
+        size = 0
+        for key, value in items:
+            if not state_key(key) or type_(value) not in (tensor_type, parameter_type):
+                return invalid("module", type=name)
+            size += value.numel()
+        if len_(items) > MAX_KEYS or size > MAX_MODEL:
+            return {"kind": "model", "type": name, "state": None}
+        return {"kind": "model", "type": name, "state": {key: tensor_data(value) for key, value in items}}
+
+    INVALID = {"none", "boxed-letter", "shape-items", "shape-string", "string", "module", "function", "class",
                "other", "lstm-broken", "unreadable"}
     WHY = {"sizes", "weights", "forward", "behaviour"}
 
@@ -317,6 +356,29 @@ def _install_checks():
             if not all_(type_(cfg[k]) is types[k] for k in config_keys):
                 return unreadable
             return {"kind": "lstm", "config": dict_(cfg), "dtype": dtype}
+        if kind == "tensor":
+            shaped = valid_value_data({"t": "tensor", "dtype": dict_get(data, "dtype"), "shape": dict_get(data, "shape"),
+                                       "data": dict_get(data, "data")})
+            if shaped is not None:
+                return {"kind": "tensor", "dtype": shaped["dtype"], "shape": shaped["shape"], "data": shaped["data"]}
+            shape = dict_get(data, "shape")
+            if dict_get(data, "data") is None and dict_get(data, "dtype") in DTYPES and type_(shape) is list_ \
+                    and len_(shape) <= 8 and all_(type_(n) is int_ and 0 <= n < 2 ** 40 for n in shape):
+                return {"kind": "tensor", "dtype": data["dtype"], "shape": shape, "data": None}  # too big to carry
+            return unreadable
+        if kind == "model":
+            name, items = safe_name(dict_get(data, "type")) or "Module", dict_get(data, "state")
+            if items is None:
+                return {"kind": "model", "type": name, "state": None}
+            if type_(items) is not dict_ or len_(items) > MAX_KEYS:
+                return unreadable
+            state = {}
+            for key, value in dict_items(items):
+                checked = valid_value_data(value)
+                if not state_key(key) or checked is None or checked["t"] != "tensor":
+                    return unreadable
+                state[key] = checked
+            return {"kind": "model", "type": name, "state": state}
         if kind == "invalid":
             code = dict_get(data, "code")
             if code not in INVALID:
@@ -334,8 +396,8 @@ def _install_checks():
     given_text = {
         "none": "still the placeholder", "boxed-letter": "a {container} holding a letter",
         "shape-items": "a {container} holding a {item}", "shape-string": "a string that looks like a shape",
-        "string": "a string, but not a single letter", "tensor": "a tensor", "module": "a layer of type {type}",
-        "function": "a function", "other": "an object of type {type}",
+        "string": "a string, but not a single letter", "module": "a module of type {type}",
+        "function": "a function", "class": "a class", "other": "an object of type {type}",
         "lstm-broken": "an nn.LSTM layer that was changed after it was built",
         "unreadable": "an answer the grader could not read",
     }
@@ -344,9 +406,14 @@ def _install_checks():
                              "its attributes afterwards.",
                   "forward": "Running it failed with {error}.",
                   "behaviour": "It does not behave like an nn.LSTM with its settings."}
-    kind_text = {"shape": "a shape", "choice": "a letter", "lstm": "an nn.LSTM layer", "int": "a whole number"}
+    kind_text = {"shape": "a shape", "choice": "a letter", "lstm": "an nn.LSTM layer", "int": "a whole number",
+                 "tensor": "a {dtype} tensor of shape {shape}", "model": "a module of type {type}"}
 
     def given(data):
+        if data["kind"] == "tensor":
+            return kind_text["tensor"].format(dtype=data["dtype"], shape=shape_text(data["shape"]))
+        if data["kind"] == "model":
+            return kind_text["model"].format(type=data["type"])
         if data["kind"] != "invalid":
             return kind_text[data["kind"]]
         detail = {k: (data.get(k) or "object") for k in ("container", "item", "type")}
@@ -357,11 +424,16 @@ def _install_checks():
         data = valid(data)
         kind = data["kind"]
         if kind == "shape":
-            items = data["value"]
-            if len_(items) <= 8 and all_(abs_(n) < 10 ** 6 for n in items):
-                inner = ", ".join(str_(n) for n in items)
-                return f"({inner},)" if len_(items) == 1 else f"({inner})"
-            return f"a shape of {len_(items)} sizes"
+            return shape_text(data["value"])
+        if kind == "tensor":
+            values = data["data"]
+            if values is not None and data["dtype"] in EXACT and len_(data["shape"]) == 1 and len_(values) <= 8 \
+                    and all_(abs_(v) < 10 ** 6 for v in values):
+                shown = [str_(bool_(v)) for v in values] if data["dtype"] == "bool" else [str_(v) for v in values]
+                return f"tensor([{', '.join(shown)}])"
+            return given(data)
+        if kind == "model":
+            return given(data)
         if kind == "choice":
             return repr(data["value"])
         if kind == "int":
@@ -375,6 +447,12 @@ def _install_checks():
             return f"nn.LSTM({', '.join(args)})"
         return given(data)
 
+    def shape_text(items):
+        if len_(items) <= 8 and all_(abs_(n) < 10 ** 6 for n in items):
+            inner = ", ".join(str_(n) for n in items)
+            return f"({inner},)" if len_(items) == 1 else f"({inner})"
+        return f"a shape of {len_(items)} sizes"
+
     def digest(qid, description):
         canon = dumps(description, sort_keys=True, separators=(",", ":"))
         return description["kind"] + ":" + sha256(f"{qid}|{canon}".encode()).hexdigest()[:20]
@@ -382,7 +460,8 @@ def _install_checks():
     # --- verdicts on value answers --------------------------------------------------------------------
 
     wants = {"shape": "a shape: a tuple of ints such as (2, 3, 4)", "choice": "the letter of one option",
-             "lstm": "an nn.LSTM layer, built with nn.LSTM(...)", "int": "a whole number, such as 42"}
+             "lstm": "an nn.LSTM layer, built with nn.LSTM(...)", "int": "a whole number, such as 42",
+             "tensor": "a tensor, such as torch.tensor([3, 1])", "model": "a trained model: an instance of your class"}
     # What to do about it, by (kind wanted, what was given); None: any kind wanted.
     fixes = {
         ("shape", "shape-string"): "Remove the quotes: write the tuple itself.",
@@ -395,12 +474,17 @@ def _install_checks():
         ("choice", "boxed-letter"): "Write the letter alone, as a string such as 'B'.",
         ("choice", "string"): "Write one letter, such as 'B'.",
         ("lstm", "module"): "This exercise asks for an nn.LSTM.",
+        ("lstm", "model"): "This exercise asks for an nn.LSTM.",
+        ("tensor", "shape"): "Make it a tensor: torch.tensor([...]).",
+        ("tensor", "shape-items"): "Make it a tensor: torch.tensor([...]).",
+        ("model", "class"): "Give the trained instance, not the class.",
         (None, "none"): "Replace the placeholder with your answer, then run this cell again.",
     }
     not_yet = {"shape": "That is not the right shape. Write down which axis is which, then try again.",
                "choice": "That is not the right choice.",
                "lstm": "That layer is not configured as asked. Read the task again, argument by argument.",
-               "int": "That is not the right number. Count again, tensor by tensor."}
+               "int": "That is not the right number. Count again, tensor by tensor.",
+               "tensor": "That is not the right tensor. Check its shape first, then its values."}
 
     def wrong_kind(want, description, options):
         code = description.get("code", description["kind"])
@@ -431,7 +515,26 @@ def _install_checks():
             if digest(qid, dict_(description, dtype=default_dtype)) == key:
                 return (f"Its settings are right, but its weights are {description['dtype'][6:]}. Build it with "
                         "the default dtype (float32): the exercise does not ask for another.")
+        if want == "tensor":
+            for dtype in DTYPES:
+                other = retyped(description, dtype)
+                if other is not None and digest(qid, other) == key:
+                    return (f"Its values are right, but it is a {description['dtype']} tensor and this question "
+                            f"wants {dtype}: use .to(torch.{dtype}).")
         return not_yet[want]
+
+    def retyped(description, dtype):
+        """The same tensor in another dtype, when its values survive the change exactly."""
+        values = description["data"]
+        if values is None or dtype == description["dtype"] or any_(type_(v) is str_ for v in values):
+            return None
+        if dtype in EXACT:
+            if not all_(v == int_(v) for v in values) or (dtype == "bool" and not all_(v in (0, 1) for v in values)):
+                return None
+            values = [int_(v) for v in values]
+        else:
+            values = [float_(v) for v in values]
+        return dict_(description, dtype=dtype, data=values)
 
     def check(answer, qid, key, hints=None, options=None):
         """Visible test: says whether `answer` is right, and names a known mistake, without revealing it."""
@@ -464,221 +567,24 @@ def _install_checks():
         as_data = lambda n: {"kind": "int", "value": n}
         expect(qid, answer, as_data(number), [(as_data(n), m) for n, m in mistakes])
 
-    # --- function answers -------------------------------------------------------------------------------
-
-    references = {}  # name -> a reference of course/references.py: cases, the right result, the classic mistakes
-    state = {"seed": None}  # the grader sets the seed of the next cases (set_seed); else each check draws one
-    VISIBLE_CASES = 2
-
-    class LstmSpy(TorchFunctionMode):
-        """Notes every call of PyTorch's own LSTM (nn.LSTM, nn.LSTMCell, torch.lstm_cell, aten's ...)."""
-
-        def __init__(self):
-            super().__init__()
-            self.seen = None
-
-        def __torch_function__(self, func, types, args=(), kwargs=None):
-            name = getattr(func, "__name__", "") or ""
-            if "lstm" in str_(name).lower() and self.seen is None:
-                self.seen = str_(name)[:40]
-            return func(*args, **(kwargs or {}))
-
-    def make_cases(reference, seed, count):
-        """The inputs of `count` calls (each a tuple of tensors), the same for the same seed everywhere."""
-        make = references[reference]["case"]
-        with fork_rng(devices=[]), no_grad():
-            return [make(generator().manual_seed((seed * 1009 + i) % (2 ** 63))) for i in range_(count)]
-
-    def case_data(args):
-        return [tensor_data(a) for a in args]
-
-    def data_case(data):
-        return tuple_(data_tensor(d) for d in data)
-
-    def probe(answer, inputs, guard=None):
-        """Call the function on each case; return plain data of what happened (in the student's process)."""
-        if type_(answer) is Received:
-            return valid_calls(get_attr(answer, "data"), len_(inputs))
-        if not callable_(answer) or type_(answer) is type_:
-            return {"kind": "calls", "not_callable": describe(answer)}
-        results = []
-        for args in inputs:
-            copies = tuple_(t_clone(a) for a in args)  # the function may change its inputs in place
-            spy = LstmSpy()
-            entry = {}
-            try:
-                with (guard() if guard else nullcontext()), spy, catch_warnings():
-                    simplefilter("ignore")
-                    out = answer(*copies)
-                entry["out"] = value_data(out)
-            except Exception as err:  # the student's function raised: which error, and the classic one?
-                entry["error"] = short_type_name(type_(err))
-                try:
-                    text = str_(err)
-                except Exception:
-                    text = ""
-                entry["matmul"] = "cannot be multiplied" in text or "size mismatch" in text
-            if spy.seen is not None:
-                entry["lstm"] = spy.seen
-            results.append(entry)
-        return {"kind": "calls", "results": results}
-
-    def valid_calls(data, count):
-        """probe() data received from elsewhere, checked; 'unreadable' entries stand for anything else."""
-        if type_(data) is not dict_ or dict_get(data, "kind") != "calls":
-            return {"kind": "calls", "results": [{"error": "unreadable"}] * count}
-        if "not_callable" in data:
-            return {"kind": "calls", "not_callable": valid(dict_get(data, "not_callable"))}
-        results = dict_get(data, "results")
-        if type_(results) is not list_:
-            results = []
-        clean = []
-        for entry in results[:count]:
-            item = {}
-            if type_(entry) is dict_:
-                if "out" in entry:
-                    out = valid_value_data(dict_get(entry, "out"))
-                    item = {"out": out} if out is not None else {"error": "unreadable"}
-                else:
-                    item = {"error": safe_name(dict_get(entry, "error")) or "an error",
-                            "matmul": dict_get(entry, "matmul") is True}
-                if type_(dict_get(entry, "lstm")) is str_:
-                    item["lstm"] = safe_name(entry["lstm"]) or "lstm"
-            clean.append(item or {"error": "unreadable"})
-        clean += [{"error": "timeout"}] * (count - len_(clean))  # calls it never reported
-        return {"kind": "calls", "results": clean}
-
-    def outputs_of(entry):
-        """The tensors (or nested tuples of them) an output's plain data stands for."""
-        def build(d):
-            if d["t"] == "tensor":
-                return data_tensor(d)
-            if d["t"] in ("tuple", "list"):
-                return tuple_(build(item) for item in d["items"])
-            return d
-        return build(entry["out"])
-
-    def close(a, b):
-        if type_(a) is tuple_ and type_(b) is tuple_:
-            return len_(a) == len_(b) and all_(close(x, y) for x, y in zip_(a, b))
-        if type_(a) is tensor_type and type_(b) is tensor_type:
-            return shape_of(a) == shape_of(b) and bool_(isfinite(a).all()) and \
-                bool_(allclose(a.double(), b.double(), atol=1e-5, rtol=1e-5))
-        return False
-
-    def structure(got, want, names):
-        """Why `got` (plain data) can't be `want` (trusted tensors), or None; `names`: what the outputs are called."""
-        def where(path):
-            return names[path[0]] if path and names and path[0] < len_(names) else "the result"
-
-        def walk(g, w, path):
-            if type_(w) is tuple_:
-                if g["t"] not in ("tuple", "list") or len_(g["items"]) != len_(w):
-                    shown = "a tuple" if len_(w) > 1 else "one"
-                    return (f"It returned {describe_output(g)}; it should return {shown} of {len_(w)}: "
-                            f"{', '.join(names) if names else ''}.")
-                for i, (gi, wi) in enumerate_(zip_(g["items"], w)):
-                    why = walk(gi, wi, path + [i])
-                    if why:
-                        return why
-                return None
-            if g["t"] != "tensor":
-                return f"{where(path)} is {describe_output(g)}, not a tensor."
-            if g["dtype"] != "float32":
-                return f"{where(path)} is {g['dtype']}; keep float32, the dtype of the inputs."
-            shape = tuple_(g["shape"])
-            if shape != tuple_(shape_of(w)):
-                return (f"{where(path)} has shape {shape}; with these inputs it should have "
-                        f"{tuple_(shape_of(w))}.")
-            if any_(v in ("nan", "inf", "-inf") for v in g["data"]):
-                return f"{where(path)} holds NaN or infinite values."
-            return None
-        return walk(got, want, [])
-
-    def describe_output(d):
-        t = d["t"]
-        if t == "tensor":
-            return f"a tensor of shape {tuple_(d['shape'])}"
-        if t in ("tuple", "list"):
-            return f"a {t} of {len_(d['items'])}"
-        return {"none": "None", "long": "a long sequence", "big": "a very large tensor"}.get(t) or \
-            f"an object of type {d.get('type') or 'object'}"
-
-    def function_verdict(qid, answer, reference, count):
-        """None if `answer` computes what the reference does on `count` cases; else why not."""
-        ref = references[reference]
-        seed = state["seed"]
-        if seed is None:
-            seed = int_.from_bytes(urandom(6), "big")
-        inputs = make_cases(reference, seed, count)
-        calls = probe(answer, inputs)  # the student's code runs before any reference is computed
-        if "not_callable" in calls:
-            return f"This question wants a function, {ref['signature']}. Your answer is {given(calls['not_callable'])}."
-        for args, entry in zip_(inputs, calls["results"]):
-            if "lstm" in entry:
-                return ref["delegated"]
-            if "error" in entry:
-                if entry["error"] == "NotImplementedError":  # the placeholder of the release, still there
-                    return ("No answer yet. Replace the placeholder, raise NotImplementedError(), in the function "
-                            "with your code, then run its cell and this one again.")
-                if entry["error"] in ("timeout", "CallTimeout"):
-                    return "It did not return in time: is there a loop that never ends?"
-                if entry.get("matmul") and ref.get("matmul"):
-                    return ref["matmul"]
-                return f"Calling it raised {entry['error']}. Run it on the example above and read the error."
-            with no_torch_function(), no_grad(), catch_warnings():  # a mode of the student's can't fake these
-                simplefilter("ignore")
-                want = ref["reference"](*args)
-            why = structure(entry["out"], want, ref["outputs"])
-            if why:
-                return why
-            got = outputs_of(entry)
-            if close(got, want):
-                continue
-            with no_torch_function(), no_grad():
-                for hint, mistake in ref["mistakes"]:
-                    try:
-                        if close(got, mistake(*args)):
-                            return hint
-                    except Exception:
-                        continue
-            return ref["not_yet"]
-        return None
-
-    def check_function(answer, qid, reference):
-        """Visible test of a function answer: a few cases, the same verdict as the hidden test."""
-        message = function_verdict(qid, answer, reference, VISIBLE_CASES)
-        if message is not None:
-            fail(message)
-        print_(f"Correct! ({qid})")
-
-    def expect_function(qid, answer, reference, cases=6):
-        message = function_verdict(qid, answer, reference, max_(cases, VISIBLE_CASES))
-        if message is not None:
-            fail(message)
-
-    def set_seed(seed):
-        state["seed"] = seed
-
-    def show_calls(data):
-        data = valid_calls(data, 1 << 10)
-        if "not_callable" in data:
-            return show(data["not_callable"])
-        return "a function"
+    def expect_tensor(qid, answer, values, dtype="int64", mistakes=()):
+        as_data = lambda v: describe_tensor(tensor(v, dtype=torch_dtypes[dtype]))
+        expect(qid, answer, as_data(values), [(as_data(v), m) for v, m in mistakes])
 
     api = {"check": check, "expect_shape": expect_shape, "expect_choice": expect_choice,
-           "expect_lstm": expect_lstm, "expect_int": expect_int, "check_function": check_function,
-           "expect_function": expect_function, "describe": describe, "valid": valid, "show": show,
-           "digest": digest, "probe": probe, "cases": make_cases, "case_data": case_data, "data_case": data_case,
-           "set_seed": set_seed, "show_calls": show_calls, "received": Received, "references": references,
-           "VISIBLE_CASES": VISIBLE_CASES, "captured": {"torch": torch, "nn": nn}}
+           "expect_lstm": expect_lstm, "expect_int": expect_int, "expect_tensor": expect_tensor,
+           "describe": describe, "valid": valid, "show": show, "digest": digest, "received": Received,
+           # for course/probes.py, which judges answers by running them:
+           "fail": fail, "given": given, "safe_name": safe_name, "short_type_name": short_type_name,
+           "tensor_data": tensor_data, "value_data": value_data, "data_tensor": data_tensor,
+           "valid_value_data": valid_value_data, "shape_text": shape_text,
+           "captured": {"torch": torch, "nn": nn}}
     return api
 
 
-# The grader (autograder/) and course/references.py reach the checks through this one name.
+# The grader (autograder/), course/probes.py and course/references/ reach the checks through this one name.
 _course_answers = _install_checks()
 del _install_checks
-check, check_function = _course_answers["check"], _course_answers["check_function"]
-expect_shape, expect_choice = _course_answers["expect_shape"], _course_answers["expect_choice"]
-expect_lstm, expect_int, expect_function = (_course_answers[k] for k in ("expect_lstm", "expect_int", "expect_function"))
+check, expect_shape, expect_choice = (_course_answers[k] for k in ("check", "expect_shape", "expect_choice"))
+expect_lstm, expect_int, expect_tensor = (_course_answers[k] for k in ("expect_lstm", "expect_int", "expect_tensor"))
 describe_answer, answer_digest = _course_answers["describe"], _course_answers["digest"]

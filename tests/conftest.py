@@ -31,7 +31,7 @@ def _ag_lesson(name, exercises):
 
     from course.build import checks_source
 
-    checks_src = checks_source()
+    checks_src = checks_source(None)
     ns = {"__name__": "ag_checks"}
     exec(compile(checks_src, "checks.py", "exec"), ns)
     digest, describe = ns["answer_digest"], ns["describe_answer"]

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 CHECKS = Path(__file__).resolve().parent.parent / "course" / "checks.py"
-SOURCE = __import__("course.build", fromlist=["checks_source"]).checks_source()  # what a checks cell holds
+SOURCE = __import__("course.build", fromlist=["checks_source"]).checks_source(None)  # what a checks cell holds
 
 
 @pytest.fixture
@@ -217,9 +217,9 @@ def test_checking_does_not_shift_the_notebooks_random_numbers(ns):
     # What the question wants, what it got, and the fix: never a message meant for another kind.
     ("shape", "(4, 2, 3)", "a shape", "looks like a shape. Remove the quotes"),
     ("choice", ["C"], "the letter of one option (A, B, C, D)", "a list holding a letter. Write the letter alone"),
-    ("shape", torch.zeros(4, 2, 3), "a shape", "a tensor. If you meant the tensor's shape, use tuple(x.shape)"),
+    ("shape", torch.zeros(4, 2, 3), "a shape", "a float32 tensor of shape (4, 2, 3). If you meant the tensor's shape, use tuple(x.shape)"),
     ("shape", 5, "a shape", "A shape is a tuple even when it has one axis"),
-    ("lstm", nn.GRU(8, 12), "an nn.LSTM layer", "a layer of type GRU"),
+    ("lstm", nn.GRU(8, 12), "an nn.LSTM layer", "a module of type GRU"),
 ])
 def test_a_wrong_kind_says_what_this_question_wants_and_how_to_fix_it(ns, check, answer, wanted, says):
     expect = {"shape": lambda a: ns["expect_shape"]("t.q1", a, (4, 2, 3)),

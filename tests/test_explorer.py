@@ -1,4 +1,4 @@
-"""The live explorer (course/explorer.py), loaded the way a notebook cell runs it: exec'd source.
+"""The live explorer (course/explorers/layer.py), loaded the way a notebook cell runs it: exec'd source.
 
 Only the public API is used: explore(), and the Explorer's .controls, .text, .error,
 .figure, .layer, .widget and .update(). Shapes and errors are compared with a real
@@ -17,7 +17,7 @@ from nbclient import NotebookClient
 from torch import nn
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SOURCE = (ROOT / "course" / "explorer.py").read_text()
+SOURCE = (ROOT / "course" / "explorers" / "layer.py").read_text()
 ALL = ["input_size", "hidden_size", "num_layers", "proj_size", "seq_len", "batch", "data_features",
        "bias", "batch_first", "bidirectional", "unbatched", "dropout"]
 # Another valid value for each control, starting from the defaults.

@@ -1,4 +1,4 @@
-"""Lesson 04's gate explorer (course/gates.py), loaded the way its notebook cell runs it."""
+"""Lesson 04's gate explorer (course/explorers/gates.py), loaded the way its notebook cell runs it."""
 import io
 import math
 import pathlib
@@ -9,7 +9,7 @@ import torch
 from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-SOURCE = (ROOT / "course" / "gates.py").read_text()
+SOURCE = (ROOT / "course" / "explorers" / "gates.py").read_text()
 OTHER = {"pattern": "noise", "forget_bias": 4.0, "input_bias": -3.0, "weight_scale": 2.5}
 
 

@@ -92,7 +92,7 @@ def sweep(explorer):
 @pytest.mark.parametrize("view", ["shapes", "params", "states"])
 def test_the_layer_explorer_is_readable(view, monkeypatch):
     monkeypatch.delenv("LSTM_COURSE_NO_FIGURES", raising=False)
-    explorer = load("explorer.py")["Explorer"]([
+    explorer = load("explorers/layer.py")["Explorer"]([
         "input_size", "hidden_size", "num_layers", "proj_size", "seq_len", "batch", "data_features", "bias",
         "batch_first", "bidirectional", "unbatched", "dropout"], view, {})
     failures = []
@@ -103,7 +103,7 @@ def test_the_layer_explorer_is_readable(view, monkeypatch):
 
 def test_the_gate_explorer_is_readable(monkeypatch):
     monkeypatch.delenv("LSTM_COURSE_NO_FIGURES", raising=False)
-    explorer = load("gates.py")["GateExplorer"]({})
+    explorer = load("explorers/gates.py")["GateExplorer"]({})
     failures = []
     for setting in sweep(explorer):
         failures += [f"{setting}: {p}" for p in problems(explorer)]
@@ -113,7 +113,7 @@ def test_the_gate_explorer_is_readable(monkeypatch):
 def test_the_rule_catches_what_it_forbids(monkeypatch):
     """A rule that passes everything proves nothing: small text, overlaps and missing labels fail it."""
     monkeypatch.delenv("LSTM_COURSE_NO_FIGURES", raising=False)
-    explorer = load("gates.py")["GateExplorer"]({})
+    explorer = load("explorers/gates.py")["GateExplorer"]({})
     assert problems(explorer) == []
     axes = explorer.figure.axes[0]
     axes.text(0.5, 0.5, "tiny", fontsize=6, transform=axes.transAxes)

@@ -1,18 +1,12 @@
-"""What each graded function answer must compute, and its classic mistakes (pasted after checks.py).
+"""Lesson 04's references: what lstm_gates, lstm_step and run_lstm must compute (see course/probes.py).
 
-A reference has:
-- `case(gen)`: the inputs of one call, drawn from a torch.Generator, so that a seed gives the
-  same cases everywhere;
-- `reference(*inputs)`: the right result, from PyTorch's own cell (`torch._VF.lstm_cell`, the
-  function nn.LSTMCell calls, captured when this cell runs) or layer (`torch._VF.lstm`);
-- `mistakes`: (hint, variant) pairs, each variant computing one classic mistake, so a check can
-  name the mistake without showing code;
-- texts: the function's signature, what its outputs are called, and the messages for an answer
-  that calls PyTorch's own LSTM, that multiplies by untransposed weights, or that is just wrong.
-
-None of them writes the LSTM's equations out: every result comes from PyTorch's cell, called
-with the gates forced where a single gate is wanted (its rows zeroed and its bias driven to
-+-30, so that the gate is 1 or 0). The solutions stay the student's to write.
+Each reference gives `case(gen, i)` (sizes as the issue asks: N 1..8, H_in and H 1..16 with
+H_in != H), `reference(*case)`, the classic mistakes as (hint, variant) pairs, and its texts.
+None of them writes the LSTM's equations out: every result comes from PyTorch's cell
+(`torch._VF.lstm_cell`, the function nn.LSTMCell calls, captured when this cell runs) or layer
+(`torch._VF.lstm`), called with the gates forced where a single gate is wanted (its rows zeroed
+and its bias driven to +-30, so that the gate is 1 or 0). The solutions stay the student's to
+write.
 """
 
 
@@ -40,7 +34,7 @@ def _install_references(api):
         uniform = lambda *shape: (rand(*shape, generator=gen) * 2 - 1) * k
         return uniform(4 * h, h_in), uniform(4 * h, h), uniform(4 * h), uniform(4 * h)
 
-    def step_case(gen):
+    def step_case(gen, i=0):
         n, h_in, h = sizes(gen)
         w_ih, w_hh, b_ih, b_hh = weights(gen, h_in, h)
         return (randn(n, h_in, generator=gen), randn(n, h, generator=gen) * 0.5, randn(n, h, generator=gen),
@@ -144,7 +138,7 @@ def _install_references(api):
 
     # --- lstm_gates(x, h, weight_ih, weight_hh, bias_ih, bias_hh) -> (i, f, g, o) -------------------
 
-    def gates_case(gen):
+    def gates_case(gen, i=0):
         x, h, _, *w = step_case(gen)
         return (x, h, *w)
 
@@ -197,7 +191,7 @@ def _install_references(api):
 
     # --- run_lstm(x, weight_ih, weight_hh, bias_ih, bias_hh) -> (output, (h_n, c_n)) ----------------
 
-    def run_case(gen):
+    def run_case(gen, i=0):
         n, h_in, h = sizes(gen)
         steps = int_(randint(1, 7, (1,), generator=gen))
         return (randn(steps, n, h_in, generator=gen), *weights(gen, h_in, h))
