@@ -7,7 +7,7 @@
 Generated cells (see docs/architecture.md) carry `metadata.course.generated`:
 "checks" gets course/checks.py, course/probes.py and the course/references/ files whose
 references the notebook's tests name; "explorer", "gates", "packing" and "progress" the text of
-their file in course/explorers/ (GENERATED below); "badge" gets the Open-in-Colab link built from pyproject.toml's
+their file (GENERATED below); "badge" gets the Open-in-Colab link built from pyproject.toml's
 [tool.lstm-course] setting. The visible part of every nbgrader test cell is
 derived from the hidden `expect_*` call below it, so the answer is written once,
 in plain text, where only instructors see it.
@@ -70,7 +70,7 @@ _checks_namespace = None
 CORE = ("checks.py", "probes.py")  # every checks cell: value answers, then answers judged by running them
 # generated cell -> the file pasted into it
 GENERATED = {"explorer": "explorers/layer.py", "gates": "explorers/gates.py", "packing": "explorers/packing.py",
-             "progress": "explorers/progress.py"}
+             "progress": "progress.py"}
 
 
 def reference_files():

@@ -433,7 +433,7 @@ def _install_checks():
                 return f"tensor([{', '.join(shown)}])"
             return given(data)
         if kind == "model":
-            return given(data)
+            return f"a {data['type']}"
         if kind == "choice":
             return repr(data["value"])
         if kind == "int":

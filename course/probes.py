@@ -166,10 +166,10 @@ def _install_probes(api):
         if kind == "module":
             if type_(answer) is not type_ or module_type not in answer.__mro__:
                 return {"kind": "calls", "not_callable": describe(answer)}
-            return {"kind": "calls", "results": [call_module(answer, args, guard) for args in inputs]}
+            return {"kind": "calls", "of": "class", "results": [call_module(answer, args, guard) for args in inputs]}
         if not callable_(answer) or type_(answer) is type_:
             return {"kind": "calls", "not_callable": describe(answer)}
-        return {"kind": "calls", "results": [call_function(answer, args, guard) for args in inputs]}
+        return {"kind": "calls", "of": "function", "results": [call_function(answer, args, guard) for args in inputs]}
 
     def valid_state(items):
         if type_(items) is not dict_ or len_(items) > MAX_KEYS:
@@ -185,7 +185,7 @@ def _install_probes(api):
     def valid_calls(data, count):
         """probe() data received from elsewhere, checked; 'unreadable' entries stand for anything else."""
         if type_(data) is not dict_ or dict_get(data, "kind") != "calls":
-            return {"kind": "calls", "results": [{"error": "unreadable"}] * count}
+            return {"kind": "calls", "of": "function", "results": [{"error": "unreadable"}] * count}
         if "not_callable" in data:
             return {"kind": "calls", "not_callable": valid(dict_get(data, "not_callable"))}
         results = dict_get(data, "results")
@@ -210,7 +210,8 @@ def _install_probes(api):
                     item["lstm"] = safe_name(entry["lstm"]) or "lstm"
             clean.append(item or {"error": "unreadable"})
         clean += [{"error": "timeout"}] * (count - len_(clean))  # calls it never reported
-        return {"kind": "calls", "results": clean}
+        of = dict_get(data, "of") if dict_get(data, "of") in ("class", "function") else "function"
+        return {"kind": "calls", "of": of, "results": clean}
 
     # --- comparing (trusted: after the answer ran) -----------------------------------------------------
 
@@ -397,7 +398,7 @@ def _install_probes(api):
         data = valid_calls(data, 1 << 10)
         if "not_callable" in data:
             return api["show"](data["not_callable"])
-        return "a class" if any_("state" in entry for entry in data["results"]) else "a function"
+        return f"a {data['of']}"
 
     api.update({"check_function": check_calls, "expect_function": expect_calls, "check_module": check_calls,
                 "expect_module": expect_calls, "check_trained": check_trained, "expect_trained": expect_trained,
