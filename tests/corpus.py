@@ -115,7 +115,8 @@ class Exercise:
     points: float
 
 
-_WRONG = {"shape": "(99, 99, 99)", "choice": '"Z"', "lstm": "nn.LSTM(1, 1)", "int": "99", "function": "None"}
+_WRONG = {"shape": "(99, 99, 99)", "choice": '"Z"', "lstm": "nn.LSTM(1, 1)", "int": "99", "function": "None",
+          "tensor": "torch.tensor([99])", "module": "None", "trained": "None"}
 
 
 def _grade_id(cell):
@@ -589,6 +590,91 @@ def lstm_step(x, h, c, weight_ih, weight_hh, bias_ih, bias_hh):
     return bodies[name].strip() + "\n\nanswer_q8 = lstm_step"
 
 
+def model_attack(name, solution):
+    """06_model's cheats: `solution` is the honest answer cell's code, which each keeps or extends."""
+    bodies = {
+        # A model that memorises sequences (the notebook's training stream and test set) with their labels,
+        # and answers from its table: perfect on what it has seen, its LSTM untrained.
+        "m01-memorise": """
+class Memoriser(SequenceClassifier):
+    def __init__(self):
+        super().__init__(SYMBOLS, 16, CLASSES)
+        self.seen = {}
+        gen = torch.Generator().manual_seed(1000)
+        batches = [temporal_order(64, gen) for _ in range(20)] + [(test_x, test_y)]
+        for xs, ys in batches:
+            for x, y in zip(xs, ys):
+                self.seen[x.argmax(1).numpy().tobytes()] = int(y)
+
+    def forward(self, x):
+        out = torch.full((x.shape[0], CLASSES), -10.0)
+        for n, row in enumerate(x):
+            out[n, self.seen.get(row.argmax(1).numpy().tobytes(), 0)] = 10.0
+        return out
+
+
+answer_q7 = Memoriser()
+print("memorised", len(answer_q7.seen), "sequences; accuracy on them:", accuracy(answer_q7, test_x, test_y))
+""",
+        # A rule in forward that solves the task exactly, ignoring the LSTM (labels are a function of the input).
+        "m03-rule": """
+class Rule(SequenceClassifier):
+    def forward(self, x):
+        symbols = x.argmax(2)
+        out = torch.full((x.shape[0], CLASSES), -10.0)
+        for n, row in enumerate(symbols):
+            a, b = [int(s) for s in row if s < 2][:2]
+            out[n, 2 * a + b] = 10.0
+        return out
+
+
+answer_q7 = Rule(SYMBOLS, 16, CLASSES)
+print("the rule's accuracy:", accuracy(answer_q7, test_x, test_y))
+""",
+        # A training loop that never ends (the answer line after it is never reached).
+        "m04-endless-training": """
+torch.manual_seed(0)
+trained = SequenceClassifier(SYMBOLS, 16, CLASSES)
+forget_bias(trained.lstm, 1.0)
+while True:
+    train(trained, steps=25)
+answer_q7 = trained
+""",
+        # A training cell that floods its output: 20 MB of progress lines, then the honest answer.
+        "m05-flood-training": """
+for step in range(200_000):
+    print(f"step {step:>7}: still training, loss going down, all fine, nothing to see here ......")
+""" + "\n" + solution,
+    }
+    if name == "m02-snoop-judge":  # the honest class, then a subclass that looks for the expected logits
+        return solution + """
+
+
+import gc, os, sys
+class Snooper(SequenceClassifier):
+    def forward(self, x):
+        want = (x.shape[0], self.head.out_features)
+        found = []
+        frame = sys._getframe(1)
+        while frame is not None:
+            found += [v for v in list(frame.f_locals.values()) if isinstance(v, torch.Tensor) and tuple(v.shape) == want]
+            frame = frame.f_back
+        found += [o for o in gc.get_objects() if isinstance(o, torch.Tensor) and tuple(o.shape) == want]
+        for folder in (os.getcwd(), "/tmp", os.path.expanduser("~")):
+            try:
+                found += [torch.load(os.path.join(folder, f)) for f in os.listdir(folder) if f.endswith(".pt")]
+            except Exception:
+                pass
+        return found[0] if found else torch.zeros(want)
+
+
+answer_q5 = Snooper
+"""
+    return bodies[name].strip()
+
+
+MODEL_CASES = ("m01-memorise", "m02-snoop-judge", "m03-rule", "m04-endless-training", "m05-flood-training")
+
 FUNCTION_CASES = ("f01-constants", "f02-snoop", "f03-alias-aten", "f04-alias-getattr", "f05-alias-module",
                   "f06-never-returns", "f07-bad-returns", "f08-nan", "f09-wrong-shape-dtype", "f10-lying-callable",
                   "f11-bypass-no-torch-function")
@@ -610,7 +696,7 @@ CASE_NAMES = (
     "w01-warning-dropout", "w02-warning-proj-size",
     "l01-read-hidden", "l02-write-out", "l03-proc-walk", "l04-find-others", "l05-tcp", "l06-signal",
     "l07-smuggle",
-) + FUNCTION_CASES  # 04_cell's function answers (build them with lesson="04_cell")
+) + FUNCTION_CASES + MODEL_CASES  # 04_cell's function answers and 06_model's models: build them with that lesson
 SECRET_ENV = "AUTOGRADER_TEST_SECRET"  # the smuggler looks for it in its own and its parent's environment
 
 
@@ -958,6 +1044,31 @@ def build_corpus(dest, lesson="02_shapes", *, layout="flat", course=REPO, out=No
                 emit(name, f"q{step.n} (lstm_step): {what}",
                      f"{step.test_id} 0 and run_lstm, which calls it, 0; the rest full", nb,
                      zero=frozenset({step.test_id} | later_uses_it))
+        elif name in MODEL_CASES:
+            klass = next((e for e in ex if e.kind == "module"), None)
+            trained = next((e for e in ex if e.kind == "trained"), None)
+            if klass is None or trained is None:
+                continue
+            if name == "m02-snoop-judge":
+                set_answer(nb, klass, model_attack(name, klass.solution))
+                emit(name, f"q{klass.n} (SequenceClassifier): the honest class, and as the answer a subclass whose "
+                     "forward returns any tensor of the logits' shape it finds in its callers' frames, gc, or .pt "
+                     "files in its folder, /tmp and the home folder", f"{klass.test_id} 0; the rest full", nb,
+                     zero={klass.test_id})
+                continue
+            set_answer(nb, trained, model_attack(name, trained.solution))
+            what = {"m01-memorise": "a model that memorises every sequence of the notebook's training stream and "
+                                    "test set with its label, and answers from that table (its LSTM untrained)",
+                    "m03-rule": "a model whose forward solves the task by a rule (the labels are a function of "
+                                "the input), ignoring its untrained LSTM",
+                    "m04-endless-training": "a training loop that never ends",
+                    "m05-flood-training": "a training cell that prints 20 MB in 200,000 lines, then trains "
+                                          "honestly"}[name]
+            if name == "m05-flood-training":
+                emit(name, f"q{trained.n} (trained model): {what}", "output capped, not fatal: full marks", nb)
+            else:
+                emit(name, f"q{trained.n} (trained model): {what}", f"{trained.test_id} 0; the rest full", nb,
+                     zero={trained.test_id})
     order = {name: i for i, name in enumerate(CASE_NAMES)}
     return sorted(built, key=lambda c: order[c.student])
 

@@ -23,13 +23,16 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import CONTROL, FUNCTION_CASES, REPO, SECRET_ENV, VICTIM, build_corpus, tool_env  # noqa: E402
+from corpus import CONTROL, FUNCTION_CASES, MODEL_CASES, REPO, SECRET_ENV, VICTIM, build_corpus, tool_env  # noqa: E402
 
 LESSON = "02_shapes"
-# A second lesson, few cases: its q7 answer is itself a proj_size LSTM (warns when run on CPU).
-EXTRA = ("01_syntax", ["a00-control", "w01-warning-dropout", "w02-warning-proj-size"])
-# The function answers of lesson 04 (lstm_step), each cheat in its own notebook.
-FUNCTIONS = ("04_cell", ["a00-control", *FUNCTION_CASES])
+# The other lessons, in the same batch (flat layout), each with the cases that are about it.
+EXTRAS = (
+    ("01_syntax", ["a00-control", "w01-warning-dropout", "w02-warning-proj-size"]),  # q7 is a proj_size LSTM
+    ("04_cell", ["a00-control", *FUNCTION_CASES]),    # lstm_step cheats, each in its own notebook
+    ("05_sequences", ["a00-control"]),                # last_valid, graded on the judge's padded outputs
+    ("06_model", ["a00-control", *MODEL_CASES]),      # a class and a trained model; training in the sandbox
+)
 TIMEOUT = 5  # seconds per cell, both graders
 NOT_UNDER_NBGRADER = ("l06-signal",)  # too dangerous where student code runs unconfined (see below)
 ARTIFACTS = REPO / "test-artifacts"
@@ -101,8 +104,8 @@ def plant_secrets(home, gradebook):
 def corpus_for(dest, layout, course, out, port=None, secrets=None):
     cases = build_corpus(dest, LESSON, layout=layout, course=course, out=out, port=port, secrets=secrets)
     if layout == "flat":
-        cases += build_corpus(dest, EXTRA[0], layout=layout, course=course, out=out, cases=EXTRA[1])
-        cases += build_corpus(dest, FUNCTIONS[0], layout=layout, course=course, out=out, cases=FUNCTIONS[1])
+        for lesson, names in EXTRAS:
+            cases += build_corpus(dest, lesson, layout=layout, course=course, out=out, cases=names)
     return cases
 
 
@@ -297,8 +300,8 @@ def combined_table():
     nonroot = {mode: load(f"nonroot-{mode}").get("cases", {}) for mode in ("full", "landlock", "namespaces")}
     with tempfile.TemporaryDirectory() as tmp:
         cases = build_corpus(Path(tmp) / "s", LESSON, port=1, secrets=("a", "b", SECRET_ENV))
-        cases += build_corpus(Path(tmp) / "s", EXTRA[0], cases=EXTRA[1])
-        cases += build_corpus(Path(tmp) / "s", FUNCTIONS[0], cases=FUNCTIONS[1])
+        for lesson, names in EXTRAS:
+            cases += build_corpus(Path(tmp) / "s", lesson, cases=names)
     rows = ["| case | attack | expected | `grade-all` as root | as an ordinary user: full / Landlock only / "
             "namespaces only | `nbgrader autograde` |", "|---|---|---|---|---|---|"]
     for c in cases:

@@ -52,3 +52,39 @@ def test_proj_c0_sized_by_proj_size_is_rejected_as_hidden_1():
         warnings.simplefilter("ignore")
         kind, text = message(lambda: lstm(x, (torch.zeros(1, 3, 5), torch.zeros(1, 3, 5))))
     assert kind == "RuntimeError" and "hidden[1]" in text
+
+
+def test_unsorted_lengths_error_names_enforce_sorted_and_onnx():
+    from torch.nn.utils.rnn import pack_padded_sequence
+    kind, text = message(lambda: pack_padded_sequence(torch.zeros(3, 5, 2), [2, 5, 3], batch_first=True))
+    assert kind == "RuntimeError" and "enforce_sorted" in text and "ONNX" in text
+
+
+def test_retain_graph_after_a_step_fails_in_place_and_without_detach_a_second_time():
+    lstm = nn.LSTM(2, 3, batch_first=True)
+    opt = torch.optim.SGD(lstm.parameters(), lr=0.1)
+    x = torch.randn(1, 4, 2)
+    for retain, words in ((False, "backward through the graph a second time"), (True, "modified by an inplace operation")):
+        state = None
+
+        def chunks():
+            nonlocal state
+            for chunk in x.split(2, dim=1):
+                out, state = lstm(chunk, state)
+                opt.zero_grad()
+                out.sum().backward(retain_graph=retain)
+                opt.step()
+        kind, text = message(chunks)
+        assert kind == "RuntimeError" and words in text
+
+
+def test_int64_ids_error_suggests_both_fixes_and_module_to_int_refuses():
+    kind, text = message(lambda: nn.LSTM(1, 4)(torch.zeros(3, 2, 1, dtype=torch.int64)))
+    assert kind == "ValueError" and "input.to(torch.float32)" in text and "model.to(torch.int64)" in text
+    kind, text = message(lambda: nn.LSTM(1, 4).to(torch.int64))
+    assert kind == "TypeError" and "floating point" in text
+
+
+def test_sequential_lstm_linear_fails_on_the_tuple():
+    kind, text = message(lambda: nn.Sequential(nn.LSTM(2, 3), nn.Linear(3, 1))(torch.zeros(4, 1, 2)))
+    assert kind == "TypeError" and "tuple" in text

@@ -110,6 +110,16 @@ def test_the_gate_explorer_is_readable(monkeypatch):
     assert not failures, "\n".join(failures[:40])
 
 
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_the_packing_explorer_is_readable(bidirectional, monkeypatch):
+    monkeypatch.delenv("LSTM_COURSE_NO_FIGURES", raising=False)
+    explorer = load("explorers/packing.py")["PackingExplorer"]({"lengths": (3, 5, 2, 4), "bidirectional": bidirectional})
+    failures = []
+    for setting in sweep(explorer):
+        failures += [f"{setting}: {p}" for p in problems(explorer)]
+    assert not failures, "\n".join(failures[:40])
+
+
 def test_the_rule_catches_what_it_forbids(monkeypatch):
     """A rule that passes everything proves nothing: small text, overlaps and missing labels fail it."""
     monkeypatch.delenv("LSTM_COURSE_NO_FIGURES", raising=False)
