@@ -1,8 +1,8 @@
 """How long each explorer takes to answer a control change, measured inside a real kernel.
 
-Starts an IPython kernel ("python3", run by this interpreter), pastes course/explorers/layer.py and
-course/explorers/gates.py into it as a notebook would, builds each explorer (the layer explorer with every
-control, and lesson 04's gate explorer), then times N control changes round-robin over all its
+Starts an IPython kernel ("python3", run by this interpreter), pastes course/explorers/layer.py,
+gates.py and packing.py into it as a notebook would, builds each explorer (the layer explorer with
+every control, lesson 04's gate explorer, lesson 05's packing explorer), then times N control changes round-robin over all its
 controls (each slider walking its range, so configurations are mostly new), from setting `.value`
 to the observe handler returning: the layer or cell rebuilt and run, text and figure redrawn, PNG
 rendered and sent to the Output widget. Then the same with LSTM_COURSE_NO_FIGURES=1. The budget
@@ -57,7 +57,9 @@ def _time_changes(n, figures, make):
 print(json.dumps({"layer explorer, figures": _time_changes(N, True, explore),
                   "layer explorer, text only": _time_changes(N, False, explore),
                   "gate explorer, figures": _time_changes(N, True, explore_gates),
-                  "gate explorer, text only": _time_changes(N, False, explore_gates)}))
+                  "gate explorer, text only": _time_changes(N, False, explore_gates),
+                  "packing explorer, figures": _time_changes(N, True, explore_packing),
+                  "packing explorer, text only": _time_changes(N, False, explore_packing)}))
 """
 
 
@@ -92,6 +94,7 @@ def main():
     try:
         run(client, (ROOT / "course" / "explorers" / "layer.py").read_text())
         run(client, (ROOT / "course" / "explorers" / "gates.py").read_text())
+        run(client, (ROOT / "course" / "explorers" / "packing.py").read_text())
         version = run(client, "import sys, torch, ipywidgets, matplotlib; print(sys.version.split()[0], "
                               "torch.__version__, ipywidgets.__version__, matplotlib.__version__)")
         result = json.loads(run(client, f"N = {args.changes}\n" + TIMING).strip().splitlines()[-1])

@@ -166,7 +166,7 @@ def _install_gates():
             png = None
             if self.figure is not None:
                 buf = io.BytesIO()
-                self.figure.savefig(buf, format="png", pil_kwargs={"compress_level": 1})  # fast, still small
+                self.figure.canvas.print_png(buf, pil_kwargs={"compress_level": 1})  # ~25 ms less than savefig here
                 png = buf.getvalue()
             self._out.clear_output(wait=True)
             with self._out:

@@ -178,7 +178,7 @@ def _install_explorer():
             png = None
             if self.figure is not None:
                 buf = io.BytesIO()
-                self.figure.savefig(buf, format="png")  # PNG bytes: shown the same by every frontend
+                self.figure.canvas.print_png(buf, pil_kwargs={"compress_level": 1})  # PNG: every frontend shows it
                 png = buf.getvalue()
             self._out.clear_output(wait=True)
             with self._out:
