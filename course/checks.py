@@ -61,6 +61,7 @@ def _install_checks():
     shape_of, dtype_of = base["shape"].__get__, base["dtype"].__get__
     t_detach, t_clone, t_reshape, t_tolist, t_cpu = (base[k] for k in ("detach", "clone", "reshape", "tolist", "cpu"))
     randn, no_grad, generator, fork_rng = torch.randn, torch.no_grad, torch.Generator, torch.random.fork_rng
+    mkldnn_flags = torch.backends.mkldnn.flags
     tensor, as_tensor, isfinite, allclose = torch.tensor, torch.as_tensor, torch.isfinite, torch.allclose
     float32, float64 = torch.float32, torch.float64
     no_torch_function = torch._C.DisableTorchFunction
@@ -237,15 +238,17 @@ def _install_checks():
         h_out = cfg["proj_size"] or cfg["hidden_size"]
         # fork_rng and a private generator: checking must not shift the notebook's random numbers
         # (a dropout layer in train mode draws from the global generator).
-        with no_grad(), catch_warnings(), fork_rng(devices=[]):
+        with catch_warnings():
             simplefilter("ignore")  # e.g. proj_size on CPU warns on stderr, which nbgrader scores as a failure
-            x = randn(3, 2, cfg["input_size"], generator=generator().manual_seed(0)).to(first.device)
-            if cfg["batch_first"]:
-                x = x.transpose(0, 1)
-            try:
-                out, (h_n, c_n) = lstm_forward(layer, x)
-            except Exception as err:  # the student's layer is broken; say so rather than crash
-                return invalid("lstm-broken", why="forward", error=short_type_name(type_(err)))
+            # PyTorch's own kernel: oneDNN would build one for each new layer shape (up to 0.4 s each).
+            with no_grad(), fork_rng(devices=[]), mkldnn_flags(enabled=False):
+                x = randn(3, 2, cfg["input_size"], generator=generator().manual_seed(0)).to(first.device)
+                if cfg["batch_first"]:
+                    x = x.transpose(0, 1)
+                try:
+                    out, (h_n, c_n) = lstm_forward(layer, x)
+                except Exception as err:  # the student's layer is broken; say so rather than crash
+                    return invalid("lstm-broken", why="forward", error=short_type_name(type_(err)))
         want_out = [2, 3, d * h_out] if cfg["batch_first"] else [3, 2, d * h_out]
         want_h = [d * cfg["num_layers"], 2, h_out]
         want_c = [d * cfg["num_layers"], 2, cfg["hidden_size"]]

@@ -41,7 +41,7 @@ def _install_progress():
 
         def update(self, step, **metrics):
             self.metrics.update(metrics)
-            if step % self.every == 0 or step == self.total or metrics:
+            if step % self.every == 0 or step == self.total:
                 self.bar.value = step
                 self.line.value = self.text(step)
 

@@ -43,7 +43,9 @@ class Grader:
 def _pins():
     text = (REPO / "requirements.txt").read_text()
     pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==([^\s#]+)", text, re.M))
-    return [f"{name}=={pins[name]}" for name in GRADING if name != "torch"]
+    # torch too, though `make torch` installed it: its pin, satisfied by the CPU build, makes pip add
+    # torch's own dependencies (sympy, which torch.optim needs, networkx, jinja2...).
+    return [f"{name}=={pins[name]}" for name in GRADING]
 
 
 def _system_python():
