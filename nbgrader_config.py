@@ -12,7 +12,7 @@ silent too: nothing here may print or warn.
 import os
 import sys
 
-from nbgrader.converters import Autograde, GenerateFeedback
+from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.preprocessors import Execute
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -34,7 +34,15 @@ c.LimitOutput.max_lines = 200
 c.LimitOutput.max_traceback = 30
 # nbgrader's own steps, with its Execute swapped for ours (the same, plus the grading kernel's environment)
 _steps = Autograde.class_traits()["autograde_preprocessors"].default()
-c.Autograde.autograde_preprocessors = [PLUGINS + "CourseExecute" if step is Execute else step for step in _steps]
+# ... and, just before it runs, the course test is told its submitter (the student folder), whatever id the
+# notebook gives.
+_autograde = []
+for _step in _steps:
+    _autograde += [PLUGINS + "GradeAsSubmitter", PLUGINS + "CourseExecute"] if _step is Execute else [_step]
+c.Autograde.autograde_preprocessors = _autograde
+# Released with the placeholder id, not the instructor's example one.
+c.GenerateAssignment.preprocessors = GenerateAssignment.class_traits()["preprocessors"].default() + [
+    PLUGINS + "ResetStudentId"]
 
 # Feedback: nbgrader's own steps (GetGrades, CSSHTMLHeaderPreprocessor), then no hidden tests, no tracebacks,
 # and "Not answered" where a test failed only because its answer was never defined.

@@ -9,6 +9,9 @@
   a traceback would quote the hidden test lines it passed through.
 - `NotAnsweredErrors`: a test that failed because its answer was never defined
   (NameError for `answer_qN`) says "Not answered", as `python -m autograder` does.
+- `ResetStudentId` (generate_assignment): the course test's id cell is released with the
+  placeholder, not the instructor's example id.
+- `GradeAsSubmitter` (autograde): the course test is graded as the student whose folder it is in.
 """
 import re
 
@@ -17,6 +20,9 @@ from nbgrader import utils
 from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor
 from traitlets import Bool, List, default
 
+from nbformat.v4 import new_code_cell
+
+from . import student_ids
 from .kernels import SlicedKernelManager, kernel_env
 from .scoring import NOT_ANSWERED_ENAME, WITHHELD, hidden_lines, not_answered_message, quotes_hidden
 
@@ -109,3 +115,32 @@ class NotAnsweredErrors(NbGraderPreprocessor):
                     output.update(ename=NOT_ANSWERED_ENAME, evalue=not_answered_message(match.group(1)))
                     output.traceback = [f"{NOT_ANSWERED_ENAME}: {output.evalue}"]
         return cell, resources
+
+
+class ResetStudentId(NbGraderPreprocessor):
+    """generate_assignment: the course test's id cell gets the placeholder, not the instructor's example id."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if student_ids.is_id_cell(cell):
+            cell.source = student_ids.ID_CELL
+        return cell, resources
+
+
+class GradeAsSubmitter(NbGraderPreprocessor):
+    """autograde: the course test is graded as the student whose folder it came from.
+
+    nbgrader's kernel has the instructor's environment, and the id a student typed may be someone
+    else's. A cell inserted right after the checks cell tells the checks who submitted
+    (`grade_as`): the hidden tests then make that student's questions, and the id cell, when it
+    says otherwise, prints a note that the feedback shows.
+    """
+
+    def preprocess(self, nb, resources):
+        student = (resources.get("nbgrader") or {}).get("student")
+        if student and student_ids.uses_ids(nb):
+            where = next((i for i, c in enumerate(nb.cells)
+                          if (c.metadata.get("nbgrader") or {}).get("grade_id") == "course_checks"), None)
+            if where is not None:
+                nb.cells.insert(where + 1, new_code_cell(f"grade_as({str(student)!r})",
+                                                         metadata={"course": {"grade_as": True}}))
+        return nb, resources

@@ -42,6 +42,15 @@ def badge_markdown(relpath, root=ROOT):
             "(Colab has them all).")
 
 
+def test_salt_source(root=ROOT):
+    """The course test's settings cell: the salt that, with each student's id, makes their questions."""
+    salt = settings(root).get("test_salt")
+    if not salt:
+        raise HiddenSpecError("pyproject.toml's [tool.lstm-course] needs test_salt = \"...\" for the course test")
+    return ("# The course's salt for this term: a new salt gives every student a new test.\n"
+            f"_course_answers[\"set_salt\"]({salt!r})")
+
+
 def course_map(root=ROOT):
     """The lesson table of notebooks/00_start_here.ipynb: each lesson's title and links."""
     import nbformat  # here, not at the top: the grader imports parse_hidden and must not pay for it
@@ -70,7 +79,8 @@ _checks_namespace = None
 CORE = ("checks.py", "probes.py")  # every checks cell: value answers, then answers judged by running them
 # generated cell -> the file pasted into it
 GENERATED = {"explorer": "explorers/layer.py", "gates": "explorers/gates.py", "packing": "explorers/packing.py",
-             "progress": "progress.py"}
+             "progress": "progress.py", "drill": "drill.py"}
+QUESTIONS = "questions.py"  # in the checks cell of a notebook with generated questions (the course test, practice)
 
 
 def reference_files():
@@ -82,9 +92,12 @@ def _text(path):
     return path.read_text().rstrip("\n")
 
 
-def checks_source(references=()):
-    """The text of a checks cell whose tests use the named references (all of them for None)."""
+def checks_source(references=(), questions=None):
+    """The text of a checks cell whose tests use the named references (all of them for None), and
+    course/questions.py when the notebook has generated questions (by default when references is None)."""
     files = [f for f in reference_files() if references is None or _defined_by()[f.name] & set(references)]
+    if questions if questions is not None else references is None:
+        files.append(HERE / QUESTIONS)
     return "\n\n\n".join(_text(path) for path in [HERE / name for name in CORE] + files)
 
 
@@ -148,7 +161,7 @@ class HiddenSpec:
 KEYWORDS = {"expect_shape": {"mistakes"}, "expect_choice": {"mistakes", "options"}, "expect_lstm": {"mistakes"},
             "expect_int": {"mistakes"}, "expect_tensor": {"mistakes", "dtype"},
             "expect_function": {"reference", "cases"}, "expect_module": {"reference", "cases"},
-            "expect_trained": {"reference", "accuracy"}}
+            "expect_trained": {"reference", "accuracy"}, "expect_generated": {"template"}}
 # Checked by running the answer against a reference of course/references/: hidden call -> visible call
 BY_REFERENCE = {"expect_function": "check_function", "expect_module": "check_module", "expect_trained": "check_trained"}
 
@@ -167,7 +180,7 @@ def parse_hidden(source):
     kind = call.func.id
     if kind not in KEYWORDS:
         raise HiddenSpecError(f"unknown check {kind}; use one of {', '.join(sorted(KEYWORDS))}")
-    positional = 2 if kind in BY_REFERENCE else 3
+    positional = 2 if kind in BY_REFERENCE or kind == "expect_generated" else 3
     if len(call.args) != positional or not isinstance(call.args[1], ast.Name):
         raise HiddenSpecError("expected expect_*(qid, answer_qN, expected, mistakes=[...]) or "
                               f"{kind}(qid, answer_qN, reference=..., ...)")
@@ -183,6 +196,9 @@ def parse_hidden(source):
     if kind in BY_REFERENCE and kwargs.get("reference") not in _checks()["_course_answers"]["references"]:
         raise HiddenSpecError(f"{qid}: unknown reference {kwargs.get('reference')!r}; course/references/ has "
                               f"{', '.join(sorted(_checks()['_course_answers']['references']))}")
+    if kind == "expect_generated" and kwargs.get("template") not in _checks()["_course_answers"]["templates"]:
+        raise HiddenSpecError(f"{qid}: unknown template {kwargs.get('template')!r}; course/questions.py has "
+                              f"{', '.join(sorted(_checks()['_course_answers']['templates']))}")
     if kind == "expect_trained" and not isinstance(kwargs.get("accuracy"), float):
         raise HiddenSpecError(f"{qid}: expect_trained needs accuracy=<a float such as 0.9>")
     return HiddenSpec(kind, qid, call.args[1].id, expected, kwargs)
@@ -190,6 +206,10 @@ def parse_hidden(source):
 
 def visible_part(source):
     spec = parse_hidden(source)
+    if spec.kind == "expect_generated":  # the course test: the visible check confirms only the answer's form
+        kind = _checks()["_course_answers"]["templates"][spec.kwargs["template"]]["kind"]
+        return "\n".join(["# Checks that your answer has the right form; whether it is right is told after grading.",
+                          f"check_form({spec.name}, {spec.qid!r}, {kind!r})"]) + "\n"
     if spec.kind in BY_REFERENCE:  # no hash: the check runs the answer and computes the reference itself
         extra = f", {spec.kwargs['accuracy']!r}" if spec.kind == "expect_trained" else ""
         return "\n".join([VISIBLE_COMMENT, f"{BY_REFERENCE[spec.kind]}({spec.name}, {spec.qid!r}, "
@@ -225,17 +245,22 @@ def sync_notebook(nb, nb_path, root=ROOT):
         if cell.source != text:
             cell.source, changed = text, True
 
-    used = set()
+    used, generated_questions = set(), False
     for cell in nb.cells:
         if cell.cell_type == "code" and HIDDEN_BEGIN in cell.source:
             try:
-                used.add(parse_hidden(cell.source).kwargs.get("reference"))
+                spec = parse_hidden(cell.source)
             except HiddenSpecError:
-                pass  # reported below, with the cell's grade_id
+                continue  # reported below, with the cell's grade_id
+            used.add(spec.kwargs.get("reference"))
+            generated_questions |= spec.kind == "expect_generated"
     for cell in nb.cells:
         generated = cell.metadata.get("course", {}).get("generated")
         if generated == "checks":
-            put(cell, checks_source(used - {None}))
+            wanted = generated_questions or "questions" in cell.metadata.get("course", {}).get("with", [])
+            put(cell, checks_source(used - {None}, questions=wanted))
+        elif generated == "test_salt":
+            put(cell, test_salt_source(root))
         elif generated in GENERATED:
             put(cell, _text(HERE / GENERATED[generated]))
         elif generated == "badge":

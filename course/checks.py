@@ -580,7 +580,7 @@ def _install_checks():
            # for course/probes.py, which judges answers by running them:
            "fail": fail, "given": given, "safe_name": safe_name, "short_type_name": short_type_name,
            "tensor_data": tensor_data, "value_data": value_data, "data_tensor": data_tensor,
-           "valid_value_data": valid_value_data, "shape_text": shape_text,
+           "valid_value_data": valid_value_data, "shape_text": shape_text, "wrong_kind": wrong_kind,
            "captured": {"torch": torch, "nn": nn}}
     return api
 

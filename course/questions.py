@@ -431,11 +431,12 @@ def _install_questions(api):
         for qid, name in COURSE_TEST:
             q = test_question(qid, name)
             value = found.get(f"answer_{qid}")
-            message = "not answered yet" if value is None else verdict(q, value)
+            message = "not answered" if value is None else verdict(q, value)
             right = message is None
             done = by_level.setdefault(q["difficulty"], [0, 0])
             done[0], done[1] = done[0] + right, done[1] + 1
-            lines.append(f"{qid} ({q['difficulty']}): " + ("right" if right else f"wrong: {message}"))
+            lines.append(f"{qid} ({q['difficulty']}): " + ("right" if right else "not answered" if value is None
+                                                          else f"wrong: {message}"))
         total = sum_(v[0] for v in by_level.values())
         lines.append("score: " + ", ".join(f"{level} {by_level[level][0]}/{by_level[level][1]}"
                                           for level in ("easy", "medium", "hard") if level in by_level)
