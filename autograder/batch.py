@@ -352,7 +352,8 @@ def prepare_all(subs, assignments, out, force=False, engine=""):
             continue
         try:
             sub.job = pipeline.prepare(sub.path, assignments.root, sub.assignment if sub.forced else None,
-                                       assignments.sources(), named=None if sub.forced else sub.assignment)
+                                       assignments.sources(), named=None if sub.forced else sub.assignment,
+                                       student=None if NO_STUDENT_ID in sub.flags else sub.student)
         except GraderError as err:
             sub.reason = str(err)
         except Exception as err:  # one odd file must not stop the batch

@@ -61,6 +61,8 @@ def parser():
                    help=f"seconds each cell may run (default {DEFAULT_TIMEOUT})")
     g.add_argument("--require-isolation", action="store_true",
                    help="refuse to grade (exit code 2) unless student code is shown unable to read source/")
+    g.add_argument("--student-id", help="the course test's submitter: graded as their questions, whatever "
+                                        "id the notebook types (default: the id it types, with a note)")
     b = commands.add_parser("grade-all", help="grade a folder of submissions in parallel",
                             description="Grade every submission in DIR (nbgrader's submitted/ layout, or a flat "
                                         "folder of notebooks named after the students) into OUT: a result JSON "
@@ -106,7 +108,7 @@ def grade(args):
     from . import pipeline, report  # pipeline imports nbgrader and nbclient only once the input is good
 
     run = lambda: pipeline.grade(args.notebook, args.course, args.assignment, args.timeout,
-                                 require_isolation=args.require_isolation)
+                                 require_isolation=args.require_isolation, student=args.student_id)
     if args.json:
         with _stdout_reserved() as out:
             job, results = run()

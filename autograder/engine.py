@@ -275,7 +275,8 @@ class Engine:
         self._ids += 1
         hide = _real(self.hide + default_hidden(getattr(job, "course", None)))
         return self._ids, {"id": self._ids, "notebook": job.notebook, "graded": job.graded, "hide": hide,
-                           "timeout": self.timeout, "memory": self.memory, "job_timeout": self.job_timeout}
+                           "timeout": self.timeout, "memory": self.memory, "job_timeout": self.job_timeout,
+                           "student": getattr(job, "student", None)}
 
     def _deadline(self, w, job):
         steps = sum(1 for c in job.notebook.cells if c.get("cell_type") == "code")

@@ -13,6 +13,11 @@ submission. Layout of a zip (the same for every assignment):
     requirements.txt      the exact pins grading needs (torch from the CPU wheel index)
     autograder/           this package
     source/<assignment>/  the instructor notebook: solutions and hidden tests
+    source/roster.csv     only with `--roster`, in a course test's zip: email -> student id
+
+The course test (source/07_test) is graded as its submitter: the first user of
+$AUTOGRADER_ROOT/submission_metadata.json, by their `sid`, else their email through the
+bundled roster. A group submission is graded as its first member's test, and the note says so.
 
 `run_autograder` honours AUTOGRADER_ROOT (default /autograder): it grades the one
 notebook in $AUTOGRADER_ROOT/submission with `python -m autograder grade --json`
@@ -208,8 +213,16 @@ def _add(archive, name, data, executable=False):
 
 
 def build_zip(course_dir, assignment, out_dir, timeout=DEFAULT_TIMEOUT, deadline=DEFAULT_DEADLINE,
-              require_isolation=False):
-    """Write autograder-<assignment>.zip into out_dir; return its path."""
+              require_isolation=False, roster=None):
+    """Write autograder-<assignment>.zip into out_dir; return its path.
+
+    roster: the class list's bytes, bundled only when the assignment is a course test (student ids).
+    """
+    from . import course, student_ids
+
+    if roster is not None:
+        source = course.read_notebook(Path(course_dir) / "source" / assignment / f"{assignment}.ipynb")
+        roster = roster if student_ids.uses_ids(source) else None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / f"autograder-{assignment}.zip"
@@ -221,6 +234,8 @@ def build_zip(course_dir, assignment, out_dir, timeout=DEFAULT_TIMEOUT, deadline
         _add(archive, "requirements.txt", grading_requirements())
         for name, path in _package_files() + _assignment_files(course_dir, assignment):
             _add(archive, name, path.read_bytes())
+        if roster is not None:
+            _add(archive, ROSTER, roster)
     tmp = target.with_suffix(".zip.tmp")
     tmp.write_bytes(buffer.getvalue())
     tmp.replace(target)
@@ -228,10 +243,21 @@ def build_zip(course_dir, assignment, out_dir, timeout=DEFAULT_TIMEOUT, deadline
 
 
 def build(course_dir=None, assignments=(), out_dir=DEFAULT_OUT, timeout=DEFAULT_TIMEOUT, deadline=DEFAULT_DEADLINE,
-          require_isolation=False):
-    """Build one zip per assignment (all of the course's when none are named); return their paths."""
-    from . import course
+          require_isolation=False, roster=None):
+    """Build one zip per assignment (all of the course's when none are named); return their paths.
+
+    roster: a class list CSV, checked here and bundled into the course test's zip.
+    """
+    from . import course, exports
     from .errors import GraderError
+
+    data = None
+    if roster is not None:
+        try:
+            exports.read_roster(roster)
+        except exports.RosterError as err:
+            raise BuildError(str(err)) from None
+        data = Path(roster).read_bytes()
 
     try:
         root = course.find_course(course_dir)
@@ -242,7 +268,7 @@ def build(course_dir=None, assignments=(), out_dir=DEFAULT_OUT, timeout=DEFAULT_
     if unknown:
         raise BuildError(f"unknown assignment {', '.join(unknown)}; this course has: {', '.join(available)}")
     grading_requirements()  # fail before writing anything
-    return [build_zip(root, a, out_dir, timeout, deadline, require_isolation) for a in (assignments or available)]
+    return [build_zip(root, a, out_dir, timeout, deadline, require_isolation, data) for a in (assignments or available)]
 
 
 # --- the runner (run_autograder) ----------------------------------------------------------------------
@@ -330,7 +356,7 @@ def _kill_tree(process):
             pass
 
 
-def _call_grader(notebook, course_dir, assignment, timeout, deadline, require_isolation=False):
+def _call_grader(notebook, course_dir, assignment, timeout, deadline, require_isolation=False, student=None):
     """(exit code or None when past the deadline, stdout, stderr) of `python -m autograder grade --json`."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(PROJECT)  # this very package, wherever the zip was unpacked
@@ -338,6 +364,8 @@ def _call_grader(notebook, course_dir, assignment, timeout, deadline, require_is
                "--assignment", assignment, "--course", str(course_dir), "--timeout", str(timeout)]
     if require_isolation:
         command.append("--require-isolation")
+    if student:
+        command += ["--student-id", student]
     with tempfile.TemporaryDirectory(prefix="gradescope-") as cwd:
         process = subprocess.Popen(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, start_new_session=True)
@@ -440,6 +468,28 @@ def _hidden_lines(source_notebook):
     return tuple(line for cell in graded_cells(read_notebook(source_notebook)) for line in cell.hidden)
 
 
+# Bundled by `gradescope --roster` into the zip's hidden source/ (student code never sees it): maps a
+# submitter's email to their student id, for a course test whose Gradescope users have no sid.
+ROSTER = "source/roster.csv"
+
+
+def submitter(root, course_dir):
+    """(the first submitter's student id or None, a note or None) from Gradescope's submission_metadata.json.
+
+    Gradescope lists every member of a group submission; the group is graded as its first member
+    (the test each member sees is their own, so a group should hand in that member's notebook).
+    """
+    from . import exports, student_ids
+
+    roster = {}
+    if (Path(course_dir) / ROSTER).is_file():
+        try:
+            roster = {s.email.lower(): s.student_id for s in exports.read_roster(Path(course_dir) / ROSTER) if s.email}
+        except exports.RosterError as err:
+            print(f"gradescope-run: {err}")
+    return student_ids.gradescope_submitter(Path(root) / "submission_metadata.json", roster)
+
+
 def grade_submission(root, assignment, timeout, deadline, require_isolation=False):
     """The results.json object for the submission under `root` (an /autograder-like folder)."""
     from . import course
@@ -455,9 +505,12 @@ def grade_submission(root, assignment, timeout, deadline, require_isolation=Fals
         print(f"gradescope-run: {err}")
         return failure(str(err))
     hidden = _hidden_lines(sources[assignment])  # read (and every module imported) before student code runs
+    student, group_note = submitter(root, course_dir)
+    if group_note:
+        print(f"gradescope-run: {group_note}")
     print(f"gradescope-run: grading {notebook} as {assignment} (cells {timeout} s, notebook {deadline} s)")
     started = time.monotonic()
-    code, out, err = _call_grader(notebook, course_dir, assignment, timeout, deadline, require_isolation)
+    code, out, err = _call_grader(notebook, course_dir, assignment, timeout, deadline, require_isolation, student)
     print(f"gradescope-run: grader exit status {code} after {time.monotonic() - started:.1f} s")
     if err.strip():
         print("gradescope-run: grader's stderr:\n" + err[-20000:])
@@ -478,7 +531,12 @@ def grade_submission(root, assignment, timeout, deadline, require_isolation=Fals
     if code != 0:
         return failure(INTERNAL)
     try:
-        return results_from(json.loads(out), assignment, notebook.name, hidden)
+        graded = json.loads(out)
+        if group_note and isinstance(graded, dict):
+            extra = graded.setdefault("extra_data", {})
+            if isinstance(extra, dict):
+                extra["note"] = "; ".join(n for n in (extra.get("note"), group_note) if n)
+        return results_from(graded, assignment, notebook.name, hidden)
     except ValueError as error:
         print(f"gradescope-run: unusable grader output ({error}):\n{out[-5000:]}")
         return failure(INTERNAL)
@@ -529,6 +587,9 @@ def add_commands(commands, positive):
     b.add_argument("--require-isolation", action="store_true",
                    help="the zip refuses to grade (results.json says why) unless student code is shown unable "
                         "to read the hidden tests")
+    b.add_argument("--roster", help="the class list (CSV with student_id and email): bundled into the course "
+                                    "test's zip, so a submitter whose Gradescope account has no student id is "
+                                    "graded as the id their email maps to")
     b.set_defaults(handler=build_command)
 
     r = commands.add_parser("gradescope-run", help="what run_autograder runs on Gradescope",
@@ -543,7 +604,8 @@ def add_commands(commands, positive):
 
 def build_command(args):
     try:
-        paths = build(args.course, args.assignments, args.out, args.timeout, args.deadline, args.require_isolation)
+        paths = build(args.course, args.assignments, args.out, args.timeout, args.deadline, args.require_isolation,
+                      args.roster)
     except BuildError as err:
         print(f"autograder: {err}", file=sys.stderr)
         return err.exit_code

@@ -90,14 +90,20 @@ def _plain_text(value):
 class Judge:
     """The tests of one job: the checks cell runs once, each test cell in a copy of its namespace."""
 
-    def __init__(self, checks_source, timeout):
+    def __init__(self, checks_source, timeout, settings=(), student=None):
+        """settings: sources of the course's own locked settings cells (the course test's salt), run
+        after the checks; student: the submitter, whose questions a course test's hidden tests make."""
         self.timeout = timeout
         self.base = {"__name__": "__main__", "__builtins__": builtins}
         self.base_error = None
-        if checks_source:
-            outputs = self._execute(checks_source, self.base, "<course_checks>")
-            errors = [o for o in outputs if o.output_type == "error"]
-            self.base_error = errors[0] if errors else None
+        for source, name in [(checks_source, "<course_checks>")] + [(s, "<test_settings>") for s in settings]:
+            if source and self.base_error is None:
+                outputs = self._execute(source, self.base, name)
+                errors = [o for o in outputs if o.output_type == "error"]
+                self.base_error = errors[0] if errors else None
+        api = self._kinds()
+        if student is not None and api is not None and "grade_as" in api:
+            api["grade_as"](student)
 
     def names(self):
         """The names the checks cell defines (e.g. answer_digest: never a student's answer)."""

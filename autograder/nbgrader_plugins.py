@@ -13,6 +13,7 @@
   placeholder, not the instructor's example id.
 - `GradeAsSubmitter` (autograde): the course test is graded as the student whose folder it is in.
 """
+import copy
 import re
 
 from jupyter_core.utils import run_sync
@@ -138,9 +139,7 @@ class GradeAsSubmitter(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         student = (resources.get("nbgrader") or {}).get("student")
         if student and student_ids.uses_ids(nb):
-            where = next((i for i, c in enumerate(nb.cells)
-                          if (c.metadata.get("nbgrader") or {}).get("grade_id") == "course_checks"), None)
+            where, source = student_ids.grade_as_cell(nb, student)
             if where is not None:
-                nb.cells.insert(where + 1, new_code_cell(f"grade_as({str(student)!r})",
-                                                         metadata={"course": {"grade_as": True}}))
+                nb.cells.insert(where, new_code_cell(source, metadata=copy.deepcopy(student_ids.GRADE_AS_METADATA)))
         return nb, resources

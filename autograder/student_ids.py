@@ -45,6 +45,18 @@ def typed_id(notebook):
     return found if found and found != PLACEHOLDER else None
 
 
+GRADE_AS_METADATA = {"course": {"grade_as": True}}
+
+
+def grade_as_cell(notebook, student):
+    """(where, source) of the cell that tells a course test's checks who submitted: right after the
+    checks cell, before any student code. Both graders insert it, so the notebook computes what
+    it computes for its submitter in nbgrader's kernel and in the sandboxed child alike."""
+    where = next((i for i, c in enumerate(notebook.cells)
+                  if ((c.get("metadata") or {}).get("nbgrader") or {}).get("grade_id") == "course_checks"), None)
+    return (None, None) if where is None else (where + 1, f"grade_as({str(student)!r})")
+
+
 def uses_ids(notebook):
     return any(is_id_cell(c) for c in notebook.get("cells", []))
 
@@ -55,6 +67,23 @@ def mismatch_note(typed, submitter):
         return None
     said = f"says student_id = {typed!r}" if typed else "gives no student id"
     return f"the notebook {said}, but it was submitted by {submitter!r}: graded as {submitter!r}'s test"
+
+
+def grade_as(submission, source, submitter=None):
+    """(the id to grade `submission` as, a note or None); (None, None) when `source` asks for no id.
+
+    The submitter wins over the typed id. With no submitter (`grade` of one file without
+    --student-id) the typed id is used, and the note says so.
+    """
+    if not uses_ids(source):
+        return None, None
+    typed = typed_id(submission)
+    submitter = str(submitter).strip() if submitter is not None else ""
+    if submitter:
+        return submitter, mismatch_note(typed, submitter)
+    if typed:
+        return typed, f"graded as the id the notebook gives, {typed!r}: no submitter was given (--student-id)"
+    return None, "no student id: the notebook gives none and no submitter was given, so no question can be graded"
 
 
 def gradescope_submitter(metadata_path, roster=None):

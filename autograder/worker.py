@@ -526,7 +526,10 @@ class Worker:
         timeout = job["timeout"]
         checks = next((c.source for c in job["notebook"].cells
                        if c.cell_type == "code" and _grade_id(c) == "course_checks"), "")
-        trial = judge.Judge(checks, timeout)
+        # Restored from the source (locked), so trusted: the course test's salt.
+        settings = [c.source for c in job["notebook"].cells
+                    if c.cell_type == "code" and _grade_id(c) == "test_settings"]
+        trial = judge.Judge(checks, timeout, settings, job.get("student"))
         steps, cells = self.plan(job, trial.names(), trial)
         workdir = tempfile.mkdtemp(prefix="autograder-")
         hide = [p for p in job["hide"] if p != "/"]

@@ -231,9 +231,14 @@ def _install_drill(api):
     def start_drill(level="easy"):
         """Show the drill's widget with a first question (a fresh drill at `level`), and return it."""
         drill["current"] = Drill(level)
-        drill["current"].next_question()
+        text = drill["current"].next_question()
         if in_kernel():
-            display(drill["current"].widget)
+            # One bundle: the widget where a frontend renders widgets, the question as text elsewhere
+            # (GitHub, nbviewer, a screen reader's plain view).
+            display({"text/plain": f"{text}\n(Answer with answer(...) where the drill's widget does not show.)",
+                     "application/vnd.jupyter.widget-view+json": {
+                         "model_id": drill["current"].widget.model_id, "version_major": 2, "version_minor": 0}},
+                    raw=True)
         return drill["current"]
 
     # The text interface: each prints what the widget would show.

@@ -280,6 +280,42 @@ def _install_questions(api):
                      "With proj_size, h is projected: h_n has proj_size features (c_n keeps hidden_size).")]
         return {"text": text, "answer": h_n, "mistakes": mistakes, "show": cfg, "steps": steps, "batch": batch}
 
+    @template("input_shape", "easy", "shape", "02_shapes")
+    def input_shape(d):
+        h_in, h, steps, batch = d.between(2, 30), d.between(2, 32), d.between(3, 12), d.between(2, 10)
+        first = d.flag()
+        if len_({h_in, h, steps, batch}) < 4:
+            return None
+        cfg = {"input_size": h_in, "hidden_size": h, "batch_first": first}
+        shape = (batch, steps, h_in) if first else (steps, batch, h_in)
+        run(cfg, steps, batch)  # torch accepts it: the answer is a shape the layer reads
+        text = (f"`lstm = {call(cfg)}` is to read {batch} sequences of {steps} steps each, in one batch. What "
+                "shape must its input `x` have?")
+        mistakes = [((shape[1], shape[0], h_in), "Check batch_first: it says whether the batch axis comes first."),
+                    ((shape[0], shape[1], h), "The input has input_size features per step; hidden_size is the "
+                                              "output's."),
+                    ((batch, h_in) if first else (steps, h_in), "A batch of sequences is 3-D: steps, batch and "
+                                                               "features.")]
+        return {"text": text, "answer": shape, "mistakes": mistakes, "show": cfg, "steps": steps, "batch": batch}
+
+    @template("c_n_projection", "hard", "shape", "03_states")
+    def c_n_projection(d):
+        h_in, h, layers, steps, batch = d.between(2, 30), d.between(4, 32), d.between(1, 3), d.between(3, 12), \
+            d.between(2, 10)
+        proj, bi = d.between(1, h - 1), d.flag()
+        cfg = without({"input_size": h_in, "hidden_size": h, "num_layers": layers, "proj_size": proj},
+                      bidirectional=True if bi else None)
+        if batch == layers * (2 if bi else 1) or (layers == 1 and not bi):  # hard: projection and more
+            return None
+        _, h_n, c_n, _ = run(cfg, steps, batch)
+        text = f"`lstm = {call(cfg)}` reads {input_text(cfg, steps, batch)}. What is the shape of `c_n`?"
+        mistakes = [(h_n, "proj_size projects h only: c_n keeps hidden_size features (that is h_n's shape)."),
+                    ((c_n[1], c_n[0], c_n[2]), "c_n's batch axis is the second: (num_layers * D, N, H_cell).")]
+        if bi:
+            mistakes.append((run(without(cfg, bidirectional=None), steps, batch)[2],
+                             "c_n has one row per layer and direction: num_layers * D."))
+        return {"text": text, "answer": c_n, "mistakes": mistakes, "show": cfg, "steps": steps, "batch": batch}
+
     @template("backward_final_state", "hard", "choice", "05_sequences")
     def backward_final_state(d):
         h_in, h, steps, batch = d.between(2, 10), d.between(2, 10), d.between(3, 9), d.between(2, 9)

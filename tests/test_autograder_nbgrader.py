@@ -154,5 +154,7 @@ def test_config_loads_anywhere_and_names_the_plugins(tmp_path):
     assert feedback == ["GetGrades", "CSSHTMLHeaderPreprocessor", "autograder.nbgrader_plugins.HideHiddenTests",
                         "autograder.nbgrader_plugins.ErrorsWithoutTracebacks",
                         "autograder.nbgrader_plugins.NotAnsweredErrors"]
-    assert autograde[0] == "autograder.nbgrader_plugins.CourseExecute" and "Execute" not in autograde
+    # Who submitted a course test is told to its checks before anything runs.
+    assert autograde[:2] == ["autograder.nbgrader_plugins.GradeAsSubmitter", "autograder.nbgrader_plugins.CourseExecute"]
+    assert "Execute" not in autograde
     assert "SaveAutoGrades" in autograde and "LimitOutput" in autograde

@@ -41,7 +41,9 @@ def test_notebook_runs_top_to_bottom_without_errors_or_stderr(path, tmp_path):
     tests = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
     for cell in tests:
         printed = "".join(o.get("text", "") for o in cell.outputs)
-        assert "Correct!" in printed, f"{cell.metadata.nbgrader.grade_id} did not pass on the solution"
+        # The course test's visible check only confirms an answer's form; its hidden test passed silently.
+        passed = "Correct!" in printed or ("check_form(" in cell.source and "Answer recorded" in printed)
+        assert passed, f"{cell.metadata.nbgrader.grade_id} did not pass on the solution"
 
 
 @pytest.mark.parametrize("path", SOURCE + COMPANIONS, ids=lambda p: p.stem)

@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 import nbformat
+import re
+
 import pytest
 from conftest import AG_REPO
 
@@ -20,7 +22,8 @@ from autograder.engine import Engine, is_active
 
 LESSONS = sorted(p.parent.name for p in AG_REPO.glob("source/*/*.ipynb") if p.stem == p.parent.name)
 WRONG = {"shape": "(99, 99, 99)", "choice": '"Z"', "lstm": "nn.LSTM(1, 1)", "int": "99",
-         "function": "def answer_q1(*args):\n    return None"}
+         "function": "def answer_q1(*args):\n    return None",
+         "generated": "nn.LSTM(1, 1)"}  # the course test's q1 asks for a layer
 TIMEOUT = 2
 ROOT = os.geteuid() == 0
 
@@ -37,7 +40,7 @@ def points(lesson):
 def kinds(lesson):
     nb = source(lesson)
     return {course.grade_id(c): c.source.split("### BEGIN HIDDEN TESTS")[1].split("expect_")[1].split("(")[0]
-            for c in nb.cells if (course.grade_id(c) or "").endswith("_test")}
+            for c in nb.cells if re.fullmatch(r"q\d+_test", course.grade_id(c) or "")}
 
 
 def set_answer(nb, n, code):
@@ -114,7 +117,8 @@ def test_lessons_solution_full_release_zero_partly_wrong_exactly(engine, tmp_pat
         assert [r.max_score for r in results] == list(points(lesson).values())
         if what == "solution":
             assert scores(results) == expect(lesson), lesson
-            assert all(r.status == "passed" and r.output.startswith("Correct!") for r in results)
+            # The course test's visible check confirms only an answer's form.
+            assert all(r.status == "passed" and r.output.startswith(("Correct!", "Answer recorded")) for r in results)
         elif what == "release":
             assert scores(results) == expect(lesson, zero=points(lesson)), lesson
             # An answer never defined, or a function whose body is still the placeholder.

@@ -69,18 +69,33 @@ def standalone_python():
     return python
 
 
-@pytest.mark.parametrize("lesson", LESSONS or [None], ids=[p.stem for p in LESSONS] or ["no-lessons"])
-def test_lesson_runs_alone(lesson, standalone_python, tmp_path, monkeypatch, capsys):
-    assert lesson is not None, "no instructor notebooks found under source/<a>/<a>.ipynb"
-    alone = tmp_path / "alone"
-    alone.mkdir()
-    shutil.copy(lesson, alone / lesson.name)
+@pytest.fixture
+def standalone_kernel(standalone_python, tmp_path, monkeypatch):
+    """The name of a kernel spec that runs the standalone venv's python."""
     kernel_dir = tmp_path / "jupyter" / "kernels" / "standalone"
     kernel_dir.mkdir(parents=True)
     (kernel_dir / "kernel.json").write_text(json.dumps({
         "argv": [str(standalone_python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "standalone", "language": "python"}))
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))  # read by the client's KernelSpecManager
+    return "standalone"
+
+
+def _printed(cell):
+    return "".join(o.get("text", "") for o in cell.get("outputs", []) if o.get("name") == "stdout")
+
+
+def passed(cell):
+    """A test cell's visible check passed: "Correct!", or, in the course test, the answer's form was right."""
+    return "Correct!" in _printed(cell) or ("check_form(" in cell.source and "Answer recorded" in _printed(cell))
+
+
+@pytest.mark.parametrize("lesson", LESSONS or [None], ids=[p.stem for p in LESSONS] or ["no-lessons"])
+def test_lesson_runs_alone(lesson, standalone_python, standalone_kernel, tmp_path, capsys):
+    assert lesson is not None, "no instructor notebooks found under source/<a>/<a>.ipynb"
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    shutil.copy(lesson, alone / lesson.name)
 
     nb = nbformat.read(alone / lesson.name, as_version=4)
     test_cells = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
@@ -113,10 +128,41 @@ def test_lesson_runs_alone(lesson, standalone_python, tmp_path, monkeypatch, cap
     assert Path(probe["cwd"]).resolve() == alone.resolve() and probe["files"] == [lesson.name], probe
     assert not probe["nbgrader"] and not probe["course"], probe
     assert test_cells or lesson.parent.name == "notebooks", f"{lesson.relative_to(ROOT)} has no nbgrader test cells"
-    silent = [i for i in test_cells if "Correct!" not in stdout(nb.cells[i])]
+    silent = [i for i in test_cells if not passed(nb.cells[i])]
     assert not silent, f"test cells {silent} of {lesson.relative_to(ROOT)} did not print 'Correct!'"
     with capsys.disabled():
         extra = "".join(f"; {k}: {v}" for k, v in _timings.items())
         _timings.clear()
         print(f"\n[standalone] {lesson.stem}: ran alone in {seconds:.1f} s, "
               f"{len(test_cells)} test cells Correct!{extra}")
+
+
+def test_drill_is_driven_under_colab_widgets(standalone_kernel, tmp_path):
+    """practice.ipynb's drill under ipywidgets 7.7.1: the same driver as test_drill.py."""
+    from drill_driver import DRIVER
+
+    nb = nbformat.read(ROOT / "notebooks" / "practice.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(DRIVER))
+    NotebookClient(nb, kernel_name=standalone_kernel, timeout=CELL_TIMEOUT_S, kernel_manager_class=SlicedKernelManager,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute(env=_clean_env())
+    report = json.loads(_printed(nb.cells[-1]).split("DRILL-DRIVER ", 1)[1])
+    assert report["ipywidgets"] == "7.7.1" and "6 answered" in report["summary"]
+    stderr = [o.text for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "stream" and o.name == "stderr"]
+    assert not stderr, stderr  # no DeprecationWarning from Text.on_submit, or anything else
+
+
+def test_questions_match_the_golden_values_under_colab_pins(standalone_python, tmp_path):
+    """The generator, as a notebook carries it (practice_test.ipynb's checks cell), in the bare venv."""
+    nb = nbformat.read(ROOT / "notebooks" / "practice_test.ipynb", as_version=4)
+    checks = next(c.source for c in nb.cells if c.metadata.get("course", {}).get("generated") == "checks")
+    (tmp_path / "checks.py").write_text(checks, encoding="utf-8")
+    shutil.copy(ROOT / "tests" / "question_snapshot.py", tmp_path)
+    script = ("import json, question_snapshot as q\nns = {'__name__': '__main__'}\n"
+              "exec(compile(open('checks.py', encoding='utf-8').read(), 'checks', 'exec'), ns)\n"
+              "print(json.dumps(q.snapshot(ns['_course_answers'])))")
+    done = subprocess.run([str(standalone_python), "-c", script], cwd=tmp_path, capture_output=True, text=True,
+                          env=_clean_env(), timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    golden = json.loads((ROOT / "tests" / "data" / "questions_golden.json").read_text(encoding="utf-8"))
+    assert json.loads(done.stdout) == golden
