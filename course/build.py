@@ -62,7 +62,19 @@ def course_map(root=ROOT):
                       for line in cell.source.splitlines() if line.startswith("# ")), path.stem)
         rel = student_path(path, root)
         rows.append(f"| {title} | [`{rel}`](../{rel}) | [Colab]({colab_url(rel, root)}) |")
+    # Practice beside the lessons: the companions that share the course test's generator.
+    for name in PRACTICE:
+        path = root / "notebooks" / name
+        if path.is_file():
+            nb = nbformat.read(path, as_version=4)
+            title = next((line.lstrip("# ").strip() for cell in nb.cells if cell.cell_type == "markdown"
+                          for line in cell.source.splitlines() if line.startswith("# ")), path.stem)
+            rel = student_path(path, root)
+            rows.append(f"| {title} | [`{rel}`](../{rel}) | [Colab]({colab_url(rel, root)}) |")
     return "\n".join(rows)
+
+
+PRACTICE = ("practice.ipynb", "practice_test.ipynb")
 
 
 def student_path(nb_path, root=ROOT):
