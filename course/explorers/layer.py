@@ -7,7 +7,9 @@ here, never in a notebook.
 Every control change rebuilds a real nn.LSTM and runs a random input through it, so
 each shape, count, warning and error shown is PyTorch's own. The plain-text table goes
 out once, in the same display bundle as the widget: frontends that render widgets show
-the live one, and GitHub/nbviewer, which can't, show the table.
+the live one, and GitHub/nbviewer, which can't, show the table. The "shapes" and "states"
+views draw the network unrolled in time above the tensors, drawn to scale: which cells make
+`output` and which make `h_n` / `c_n` (patch and line collections: one artist per kind, fast).
 Only ipywidgets API common to 7.x (Colab) and 8.x is used. LSTM_COURSE_NO_FIGURES=1
 turns the picture off (grading, tests); outside a kernel only the state is updated.
 """
@@ -22,7 +24,10 @@ def _install_explorer():
     import torch
     from IPython import get_ipython
     from IPython.display import Image, display
+    import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.colors import to_rgba
+    from matplotlib.collections import LineCollection, PatchCollection
     from matplotlib.figure import Figure
     from matplotlib.patches import Rectangle
     from torch import nn
@@ -80,13 +85,20 @@ def _install_explorer():
             self.controls = {n: make_control(n, self.settings[n]) for n in controls}
             for name, control in self.controls.items():
                 control.observe(lambda change, name=name: self._changed(name, change["new"]), names="value")
-            self.figure = None
+            self.figure, self._grid = None, None
             if os.environ.get("LSTM_COURSE_NO_FIGURES") != "1":
-                # 840 x 300 px: JupyterLab and Colab show it at 100 %. Not pyplot's: never auto-shown or leaked.
-                self.figure = Figure(figsize=(8.4, 3.0), dpi=100)
+                # 840 px wide: JupyterLab and Colab show it at 100 %. Not pyplot's: never auto-shown or leaked.
+                unrolled = view in ("shapes", "states")
+                self.figure = Figure(figsize=(8.4, 6.0 if unrolled else 3.0), dpi=100)
                 FigureCanvasAgg(self.figure)
                 # One panel per tensor, at fixed places: room for its title and both axis labels.
-                self._axes = [self.figure.add_axes((0.06 + 0.25 * k, 0.2, 0.17, 0.56)) for k in range(4)]
+                bottom, height = (0.1, 0.27) if unrolled else (0.2, 0.56)
+                self._axes = [self.figure.add_axes((0.06 + 0.25 * k, bottom, 0.17, height)) for k in range(4)]
+                if unrolled:  # above them, the network unrolled in time, and which cells make which tensor
+                    self._grid = self.figure.add_axes((0.16, 0.52, 0.8, 0.3))
+                    self._legend = [self.figure.text(0.02, 0.895 - 0.045 * k, "", fontsize=11, bbox={
+                        "boxstyle": "square,pad=0.2", "fc": "white", "ec": colours[name], "lw": 2.5})
+                        for k, name in enumerate(("output", "h_n"))]
             self._out = widgets.Output()
             sliders = [c for c in self.controls.values() if not isinstance(c, widgets.Checkbox)]
             boxes = [c for c in self.controls.values() if isinstance(c, widgets.Checkbox)]
@@ -171,6 +183,8 @@ def _install_explorer():
             self.text = "\n".join(lines + ([self.error] if self.error else []))
             if self.figure is not None:
                 self._draw(tensors, d)
+                if self._grid is not None:
+                    self._draw_unrolled(tensors, d)
             if self._live:
                 self._show()
 
@@ -211,9 +225,48 @@ def _install_explorer():
                             compare(0, slice(h_out, None), "h_n[-1]", h_n[-1]),
                             compare(-1, None, "torch.cat((h_n[-2], h_n[-1]), -1)", both)]
 
+        def _artists(self):
+            """The figure's artists, made once: a redraw only updates them (Axes.cla costs more than a draw)."""
+            self._panels = []
+            for ax in self._axes:
+                ax.set_axis_off()  # its labels are plain texts: no tick machinery to lay out on every draw
+                blocks = PatchCollection([], zorder=2)
+                rules = LineCollection([], colors="black", linewidths=0.6, zorder=3)
+                ax.add_collection(blocks)
+                ax.add_collection(rules)
+                note = ax.text(0.0, 0.5, "", color=colours["error"], fontsize=12, weight="bold",
+                               transform=ax.transAxes, va="center")
+                across = ax.text(0.5, -0.04, "", fontsize=11, transform=ax.transAxes, ha="center", va="top")
+                up = ax.text(-0.04, 0.5, "", fontsize=11, transform=ax.transAxes, ha="right", va="center",
+                             rotation=90)
+                # A text, not Axes.set_title: placing a title measures the axes' contents on every draw.
+                title = ax.text(0.5, 1.04, "", fontsize=12, weight="bold", transform=ax.transAxes, ha="center",
+                                va="bottom")
+                self._panels.append((blocks, rules, note, across, up, title))
+            if self._grid is not None:
+                ax = self._grid
+                ax.set_axis_off()  # labels as plain texts: ticks cost more to lay out than the whole picture
+                rows, steps = spec["num_layers"][2] * 2 + 1, spec["seq_len"][2]
+                self._row_labels = [ax.text(-0.02, 0, "", fontsize=11, ha="right", va="center",
+                                            transform=ax.get_yaxis_transform()) for _ in range(rows)]
+                self._step_labels = [ax.text(0, -0.02, "", fontsize=11, ha="center", va="top",
+                                             transform=ax.get_xaxis_transform()) for _ in range(steps)]
+                self._time_label = ax.text(0.5, -0.13, "", fontsize=11, ha="center", va="top", transform=ax.transAxes)
+                self._cells = PatchCollection([], zorder=2)
+                self._arrows = LineCollection([], colors="#333333", linewidths=1.2, zorder=1)
+                ax.add_collection(self._cells)
+                ax.add_collection(self._arrows)
+                self._heads = {m: ax.scatter([], [], marker=m, s=28, c="#333333", zorder=3, linewidths=0)
+                               for m in (">", "<", "^")}
+                self._marks = ax.scatter([], [], s=40, c=colours["c_n"], zorder=4, linewidths=0)
+                self._grid_note = ax.text(0.0, 0.5, "", color=colours["error"], fontsize=12, transform=ax.transAxes,
+                                          va="center")
+
         def _draw(self, tensors, d):
             """Each tensor in its own panel, to one scale: its first axis up, its last across, and its
             middle axis (3-D tensors) as copies behind; every axis named with its size."""
+            if not hasattr(self, "_panels"):
+                self._artists()
             tall = max([shape[0] for _, shape, _ in tensors] + [1])
             wide = max([shape[-1] for _, shape, _ in tensors] + [1])
             call = self._call()
@@ -221,39 +274,129 @@ def _install_explorer():
                 cut = call.rfind(", ", 0, 80) + 1
                 call = call[:cut] + "\n" + call[cut:].lstrip()
             self.figure.suptitle(call, fontsize=11, family="monospace", y=0.99, va="top")
-            for k, ax in enumerate(self._axes):
-                ax.cla()
-                ax.set_xticks([])
-                ax.set_yticks([])
-                for side in ax.spines.values():
-                    side.set_visible(False)
-                if k >= len(tensors):
-                    if k == len(tensors) and self.error:
-                        ax.text(0.0, 0.5, self.error.split(":")[0], color=colours["error"], fontsize=12,
-                                weight="bold", transform=ax.transAxes, va="center")
+            for k, (ax, (blocks, rules, note, across, up, title)) in enumerate(zip(self._axes, self._panels)):
+                shown = k < len(tensors)
+                note.set_text(self.error.split(":")[0] if k == len(tensors) and self.error else "")
+                if not shown:
+                    blocks.set_paths([])
+                    rules.set_segments([])
+                    title.set_text("")
+                    across.set_text("")
+                    up.set_text("")
                     continue
                 name, shape, axes = tensors[k]
                 rows, width = shape[0], shape[-1]
                 copies = min(shape[1], 4) if len(shape) == 3 else 1
                 step_x, step_y = 0.06 * wide, 0.06 * tall
+                patches, faces, edges = [], [], []
                 for j in range(copies - 1, -1, -1):  # the copies behind first
-                    ax.add_patch(Rectangle((j * step_x, j * step_y), width, rows, fc=colours[name] if j == 0 else
-                                           "white", ec=colours[name], lw=1.2, alpha=0.85 if j == 0 else 1.0))
+                    patches.append(Rectangle((j * step_x, j * step_y), width, rows))
+                    faces.append(to_rgba(colours[name], 0.85) if j == 0 else "white")
+                    edges.append(colours[name])
+                segments = []
                 if name in ("h_n", "c_n") and rows > 1:  # a state's rows: forward, then backward (lighter)
                     for r in range(rows):
-                        ax.add_patch(Rectangle((0, rows - r - 1), width, 1, fc="white", ec="none",
-                                               alpha=0.45 if d == 2 and r % 2 else 0.0))
-                        ax.plot([0, width], [r, r], color="black", lw=0.6)
+                        if d == 2 and r % 2:
+                            patches.append(Rectangle((0, rows - r - 1), width, 1))
+                            faces.append(to_rgba("white", 0.45))
+                            edges.append("none")
+                        segments.append([(0, r), (width, r)])
+                blocks.set_paths(patches)
+                blocks.set_facecolor(faces)
+                blocks.set_edgecolor(edges)
+                blocks.set_linewidth(1.2)
+                rules.set_segments(segments)
                 ax.set_xlim(-0.05 * wide, 1.3 * wide)
                 ax.set_ylim(-0.05 * tall, 1.3 * tall)
-                ax.set_title(f"{name} {shape}", fontsize=12, weight="bold")
+                title.set_text(f"{name} {shape}")
                 behind = f"\n{axes[1]}={shape[1]} behind" if len(shape) == 3 else ""
-                ax.set_xlabel(f"{axes[-1]}={width}{behind}", fontsize=11)
-                ax.set_ylabel(f"{axes[0]}={rows}", fontsize=11)
+                across.set_text(f"{axes[-1]}={width}{behind}")
+                up.set_text(f"{axes[0]}={rows}")
+
+        def _draw_unrolled(self, tensors, d):
+            """The layer unrolled in time: a cell per step (across) and per layer and direction (up), h and c
+            flowing along each row (right to left for the backward direction), the input entering at the
+            bottom, and the cells that make output (the top layer, every step) and h_n / c_n (every layer
+            and direction, its last step: step 0 for the backward direction) in those tensors' colours."""
+            ax, s = self._grid, self.settings
+            steps, layers = s["seq_len"], s["num_layers"]
+            rows = layers * d
+            ax.set_xlim(-0.6, steps - 0.4)
+            ax.set_ylim(-1.55, rows - 0.35)
+            if self.error:
+                for text in self._row_labels + self._step_labels + [self._time_label]:
+                    text.set_text("")
+                for text in self._legend:
+                    text.set_text("")
+                    text.set_visible(False)
+                self._cells.set_paths([])
+                self._arrows.set_segments([])
+                for scatter in list(self._heads.values()) + [self._marks]:
+                    scatter.set_offsets(np.zeros((0, 2)))
+                self._grid_note.set_text("no network: PyTorch refused these settings (see the text)")
+                return
+            self._grid_note.set_text("")
+            half = 0.3
+            cells, faces, edges, widths = [], [], [], []
+            for r in range(rows):
+                layer, backward = divmod(r, d)
+                last = 0 if backward else steps - 1
+                for t in range(steps):
+                    cells.append(Rectangle((t - half, r - half), 2 * half, 2 * half))
+                    faces.append(colours["output"] if layer == layers - 1 else "white")
+                    edges.append(colours["h_n"] if t == last else "#555555")
+                    widths.append(3.5 if t == last else 1.0)
+            for t in range(steps):  # the input's steps, below the first layer
+                cells.append(Rectangle((t - half, -1.2 - half * 0.6), 2 * half, 1.2 * half))
+                faces.append(colours["input"])
+                edges.append("#555555")
+                widths.append(1.0)
+            self._cells.set_paths(cells)
+            self._cells.set_facecolor(faces)
+            self._cells.set_edgecolor(edges)
+            self._cells.set_linewidth(widths)
+            # h and c along each row; the input and each layer's output up into the next layer.
+            segments, heads = [], {">": [], "<": [], "^": []}
+            for r in range(rows):
+                backward = r % d == 1
+                for t in range(steps - 1):
+                    a, b = (t + 1 - half, t + half) if backward else (t + half, t + 1 - half)
+                    segments.append([(a, r), (b, r)])
+                    heads["<" if backward else ">"].append((b, r))
+            for layer in range(layers):  # into both directions of a layer: its input at every step
+                source = -1.2 + half * 0.6 if layer == 0 else layer * d - 1 + half
+                for t in range(steps):
+                    segments.append([(t, source), (t, layer * d + d - 1 - half)])  # behind the lower row's cell
+                    heads["^"] += [(t, layer * d + k - half) for k in range(d)]
+            self._arrows.set_segments(segments)
+            for marker, points in heads.items():
+                self._heads[marker].set_offsets(np.array(points, dtype=float).reshape(-1, 2))
+            marks = [(t, r) for r in range(rows) for t in ([0] if r % d else [steps - 1])]
+            self._marks.set_offsets(np.array(marks, dtype=float).reshape(-1, 2))
+            names = [f"layer {r // d}" + ((" back" if r % d else " fwd") if d == 2 else "") for r in range(rows)]
+            for k, text in enumerate(self._row_labels):
+                text.set_text((["input"] + names)[k] if k <= rows else "")
+                text.set_y(-1.2 if k == 0 else k - 1)
+            ticks = list(range(steps)) if steps <= 8 else sorted({0, steps - 1} | set(range(0, steps, 2)))
+            for k, text in enumerate(self._step_labels):
+                text.set_text(str(ticks[k]) if k < len(ticks) else "")
+                text.set_x(ticks[k] if k < len(ticks) else 0)
+            self._time_label.set_text("time step t (the arrows along a row carry h and c)")
+            shapes = {name: shape for name, shape, _ in tensors}
+            back = ", step 0 going back" if d == 2 else ""
+            self._legend[0].set_text(f"output {shapes['output']}: the top layer, every step (filled)")
+            self._legend[1].set_text(f"h_n {shapes['h_n']}, c_n {shapes['c_n']}: every layer's last step{back} "
+                                     "(edged, dot)")
+            for text in self._legend:
+                text.set_visible(True)
 
         def promised(self):
             """Every label the picture must show (tests/test_readability.py): names, shapes, axes."""
             labels = [part.strip() for part in self._call().split(", ")]  # the call, wrapped or not
+            if self._grid is not None and not self.error:
+                labels += ["input", "time step t", "carry h and c", "the top layer, every step",
+                           "every layer's last step"]
+                labels += [f"layer {layer}" for layer in range(self.settings["num_layers"])]
             for line in self.text.splitlines():
                 name, _, rest = line.partition(" ")
                 if name in ("input", "output", "h_n", "c_n"):
