@@ -2,7 +2,8 @@
 
 Opens a copy of the answered 02_shapes lesson, runs all cells, waits for the explorer's
 printed shape table inside its Output widget, moves a slider with the keyboard and checks
-that the table changes. Prints the timings; saves test-artifacts/browser-explorer.png.
+that the table and the unrolled picture change. Prints the timings; saves
+test-artifacts/browser-explorer.png and the explorer alone, browser-explorer-unrolled.png.
 Chromium comes from apt (see browser_support.INSTALL_HINT); with CI set, a missing
 Chromium fails the test instead of skipping it.
 """
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The instructor version has its solutions, so Run All runs through. BROWSER_TEST_NOTEBOOK picks another.
 LESSON = Path(os.environ.get("BROWSER_TEST_NOTEBOOK") or ROOT / "source/02_shapes/02_shapes.ipynb")
 SCREENSHOT = ROOT / "test-artifacts/browser-explorer.png"
+VIEW_SHOT = ROOT / "test-artifacts/browser-explorer-unrolled.png"
 KEY_PRESSES = 5
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -101,6 +103,8 @@ def test_explorer_slider_updates_printed_table(browser_chromium, browser_lab, tm
                 text_ms.append(lat["text"] - lat["t0"])
                 if lat["img"] is not None:
                     figure_ms.append(lat["img"] - lat["t0"])
+            # The unrolled network is redrawn on every key: a new PNG each time, not only new text.
+            assert len(figure_ms) == KEY_PRESSES, f"the picture changed on {len(figure_ms)} of {KEY_PRESSES} keys"
             figures["slider key to new text, median"] = (
                 f"{statistics.median(text_ms):.0f} ms (all: {', '.join(f'{t:.0f}' for t in text_ms)})")
             if figure_ms:
@@ -109,6 +113,7 @@ def test_explorer_slider_updates_printed_table(browser_chromium, browser_lab, tm
             explorer.evaluate("e => e.scrollIntoView({block: 'center'})")
             SCREENSHOT.parent.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENSHOT))
+            explorer.screenshot(path=str(VIEW_SHOT))  # the explorer alone: its controls and the unrolled picture
         except Exception:
             with contextlib.suppress(Exception):  # on failure too: the page as it was is the best clue
                 SCREENSHOT.parent.mkdir(exist_ok=True)

@@ -89,12 +89,22 @@ def sweep(explorer):
         control.value = start[name]
 
 
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def keep(explorer, name):
+    """The picture as a learner gets it, for a person to look at: test-artifacts/explorer-<name>.png."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    explorer.figure.savefig(ARTIFACTS / f"explorer-{name}.png", format="png")
+
+
 @pytest.mark.parametrize("view", ["shapes", "params", "states"])
 def test_the_layer_explorer_is_readable(view, monkeypatch):
     monkeypatch.delenv("LSTM_COURSE_NO_FIGURES", raising=False)
     explorer = load("explorers/layer.py")["Explorer"]([
         "input_size", "hidden_size", "num_layers", "proj_size", "seq_len", "batch", "data_features", "bias",
-        "batch_first", "bidirectional", "unbatched", "dropout"], view, {})
+        "batch_first", "bidirectional", "unbatched", "dropout"], view, {"num_layers": 2, "bidirectional": True})
+    keep(explorer, view)
     failures = []
     for setting in sweep(explorer):
         failures += [f"{setting}: {p}" for p in problems(explorer)]
@@ -104,6 +114,7 @@ def test_the_layer_explorer_is_readable(view, monkeypatch):
 def test_the_gate_explorer_is_readable(monkeypatch):
     monkeypatch.delenv("LSTM_COURSE_NO_FIGURES", raising=False)
     explorer = load("explorers/gates.py")["GateExplorer"]({})
+    keep(explorer, "gates")
     failures = []
     for setting in sweep(explorer):
         failures += [f"{setting}: {p}" for p in problems(explorer)]
@@ -114,6 +125,7 @@ def test_the_gate_explorer_is_readable(monkeypatch):
 def test_the_packing_explorer_is_readable(bidirectional, monkeypatch):
     monkeypatch.delenv("LSTM_COURSE_NO_FIGURES", raising=False)
     explorer = load("explorers/packing.py")["PackingExplorer"]({"lengths": (3, 5, 2, 4), "bidirectional": bidirectional})
+    keep(explorer, f"packing{'-bidirectional' if bidirectional else ''}")
     failures = []
     for setting in sweep(explorer):
         failures += [f"{setting}: {p}" for p in problems(explorer)]
