@@ -91,7 +91,7 @@ _checks_namespace = None
 CORE = ("checks.py", "probes.py")  # every checks cell: value answers, then answers judged by running them
 # generated cell -> the file pasted into it
 GENERATED = {"explorer": "explorers/layer.py", "gates": "explorers/gates.py", "packing": "explorers/packing.py",
-             "progress": "progress.py", "drill": "drill.py"}
+             "progress": "progress.py", "drill": "drill.py", "bugs": "bugs.py", "parsons": "parsons.py"}
 QUESTIONS = "questions.py"  # in the checks cell of a notebook with generated questions (the course test, practice)
 
 
