@@ -16,7 +16,7 @@ TORCH_VERSION := $(shell sed -n 's/^torch==\([0-9.]*\).*/\1/p' requirements.txt)
 # Extra flags for `jupyter lab` (the tests pass --no-browser, a port and a token).
 LAB_FLAGS ?=
 
-.PHONY: setup torch lab test test-fast release check-release student-edition benchmarks clean
+.PHONY: setup torch lab test test-fast release check-release student-edition cheatsheet benchmarks clean
 
 setup: $(VENV)/.installed
 
@@ -56,6 +56,10 @@ release: setup
 DEST ?= student-edition
 student-edition: setup
 	$(BIN)/python -m course.build --student-edition $(DEST)
+
+# The cheat sheet as one static page for A4 (its code run first: every line is checked): build/cheatsheet.html
+cheatsheet: setup
+	$(BIN)/python -m course.sheet build/cheatsheet.html
 
 benchmarks: setup
 	$(BIN)/python benchmarks/explorer_latency.py
