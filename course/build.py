@@ -62,19 +62,47 @@ def course_map(root=ROOT):
                       for line in cell.source.splitlines() if line.startswith("# ")), path.stem)
         rel = student_path(path, root)
         rows.append(f"| {title} | [`{rel}`](../{rel}) | [Colab]({colab_url(rel, root)}) |")
-    # Practice beside the lessons: the companions that share the course test's generator.
-    for name in PRACTICE:
-        path = root / "notebooks" / name
-        if path.is_file():
-            nb = nbformat.read(path, as_version=4)
-            title = next((line.lstrip("# ").strip() for cell in nb.cells if cell.cell_type == "markdown"
-                          for line in cell.source.splitlines() if line.startswith("# ")), path.stem)
-            rel = student_path(path, root)
-            rows.append(f"| {title} | [`{rel}`](../{rel}) | [Colab]({colab_url(rel, root)}) |")
     return "\n".join(rows)
 
 
-PRACTICE = ("practice.ipynb", "practice_test.ipynb")
+# The course map's ten ways to learn: (mode, how a learner uses it, the notebook it opens; None: every lesson).
+MODES = [
+    ("Read", "Work through the lessons in order: short explanations, code you run, exercises that check "
+             "themselves.", "release/01_syntax/01_syntax.ipynb"),
+    ("Explore", "Move the sliders of the lab (or any lesson's explorer): the layer is rebuilt and the network "
+                "redrawn, unrolled in time.", "notebooks/lstm_lab.ipynb"),
+    ("Predict, then run", "In every lesson, type what you expect (a shape, a number) before the code runs; the "
+                          "cell tells you if you were right and names the mistake if not.", None),
+    ("Practice with hints", "Stuck on an exercise? `hint(\"q3\")` gives a nudge, then the rule, then a worked "
+                            "example on other numbers; never the answer.", None),
+    ("Spot the bug", "Short programs with one classic LSTM bug each: name the line, then fix it; both are "
+                     "checked by running the program.", "notebooks/bugs.ipynb"),
+    ("Put the lines in order", "Parsons problems: order the shuffled lines of a model, with buttons or by "
+                               "listing line numbers.", "notebooks/parsons.ipynb"),
+    ("Drill", "Endless generated questions at your level, with a streak counter and feedback that names your "
+              "mistake.", "notebooks/practice.ipynb"),
+    ("Test", "The 10-question course test (3 easy, 4 medium, 3 hard), scored at once; the graded one is "
+             "release/07_test.", "notebooks/practice_test.ipynb"),
+    ("Cheat sheet", "Every rule on one page, each line printed by code that checks it; `make cheatsheet` "
+                    "prints it on A4.", "notebooks/cheatsheet.ipynb"),
+    ("Review", "Flashcards with spaced repetition: the cards due today, rated again, good or easy; come back "
+               "next week.", "notebooks/review.ipynb"),
+]
+
+
+def modes_map(root=ROOT):
+    """The start page's table of learning modes, each linked for JupyterLab and Colab."""
+    rows = ["| Mode | How you use it | Open |", "|---|---|---|"]
+    for number, (mode, how, target) in enumerate(MODES, 1):
+        if target is None:
+            where = "in every lesson"
+        else:
+            path = root / ("source/" + target.split("/", 1)[1] if target.startswith("release/") else target)
+            if not path.is_file():
+                raise HiddenSpecError(f"the course map links {target}, which does not exist")
+            where = f"[`{target}`](../{target}) · [Colab]({colab_url(target, root)})"
+        rows.append(f"| {number}. **{mode}** | {how} | {where} |")
+    return "\n".join(rows)
 
 
 def student_path(nb_path, root=ROOT):
@@ -88,10 +116,12 @@ def student_path(nb_path, root=ROOT):
 _checks_namespace = None
 
 
-CORE = ("checks.py", "probes.py")  # every checks cell: value answers, then answers judged by running them
+# Every checks cell: value answers, answers judged by running them, predictions and hints.
+CORE = ("checks.py", "probes.py", "predict.py")
 # generated cell -> the file pasted into it
 GENERATED = {"explorer": "explorers/layer.py", "gates": "explorers/gates.py", "packing": "explorers/packing.py",
-             "progress": "progress.py", "drill": "drill.py", "bugs": "bugs.py", "parsons": "parsons.py"}
+             "progress": "progress.py", "drill": "drill.py", "bugs": "bugs.py", "parsons": "parsons.py",
+             "review_deck": "review_deck.py", "review": "review.py"}
 QUESTIONS = "questions.py"  # in the checks cell of a notebook with generated questions (the course test, practice)
 
 
@@ -104,13 +134,30 @@ def _text(path):
     return path.read_text().rstrip("\n")
 
 
-def checks_source(references=(), questions=None):
+def checks_source(references=(), questions=None, hints=None):
     """The text of a checks cell whose tests use the named references (all of them for None), and
-    course/questions.py when the notebook has generated questions (by default when references is None)."""
+    course/questions.py when the notebook has generated questions (by default when references is None).
+    hints: {"q3": [nudge, rule, {"text", "code"}]} of the notebook's exercises, registered at the end."""
     files = [f for f in reference_files() if references is None or _defined_by()[f.name] & set(references)]
     if questions if questions is not None else references is None:
         files.append(HERE / QUESTIONS)
-    return "\n\n\n".join(_text(path) for path in [HERE / name for name in CORE] + files)
+    text = "\n\n\n".join(_text(path) for path in [HERE / name for name in CORE] + files)
+    if hints:
+        # JSON of strings, lists and dicts is also a Python literal.
+        text += ("\n\n\n# This notebook's hints, from its answer cells' metadata (course.hints): hint(\"q3\").\n"
+                 f"_course_answers[\"set_hints\"]({json.dumps(hints, indent=1, ensure_ascii=False)})")
+    return text
+
+
+def notebook_hints(nb):
+    """{"q3": [...]} from the answer cells' metadata course.hints (an exercise's hints live with it)."""
+    found = {}
+    for cell in nb.cells:
+        gid = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        hints = cell.metadata.get("course", {}).get("hints")
+        if hints and gid.endswith("_answer"):
+            found[gid[:-len("_answer")]] = hints
+    return found
 
 
 _defined = None
@@ -270,7 +317,7 @@ def sync_notebook(nb, nb_path, root=ROOT):
         generated = cell.metadata.get("course", {}).get("generated")
         if generated == "checks":
             wanted = generated_questions or "questions" in cell.metadata.get("course", {}).get("with", [])
-            put(cell, checks_source(used - {None}, questions=wanted))
+            put(cell, checks_source(used - {None}, questions=wanted, hints=notebook_hints(nb)))
         elif generated == "test_salt":
             put(cell, test_salt_source(root))
         elif generated in GENERATED:
@@ -279,6 +326,8 @@ def sync_notebook(nb, nb_path, root=ROOT):
             put(cell, badge_markdown(student_path(nb_path, root), root))
         elif generated == "course_map":
             put(cell, course_map(root))
+        elif generated == "modes":
+            put(cell, modes_map(root))
         elif cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade") \
                 and not cell.metadata["nbgrader"].get("solution"):
             try:

@@ -543,6 +543,9 @@ def _install_checks():
         """Visible test: says whether `answer` is right, and names a known mistake, without revealing it."""
         message = verdict(qid, answer, key, hints, options)
         if message is not None:
+            stuck = api.get("has_hints")  # course/predict.py's progressive hints, when the notebook has some
+            if stuck is not None and stuck(qid):
+                message += f" Stuck? hint({qid.rsplit('.', 1)[-1]!r}) shows a hint."
             fail(message)
         print_(f"Correct! ({qid})")
 

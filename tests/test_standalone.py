@@ -166,3 +166,19 @@ def test_questions_match_the_golden_values_under_colab_pins(standalone_python, t
     assert done.returncode == 0, done.stderr[-3000:]
     golden = json.loads((ROOT / "tests" / "data" / "questions_golden.json").read_text(encoding="utf-8"))
     assert json.loads(done.stdout) == golden
+
+
+@pytest.mark.parametrize("name", ["parsons", "review"])
+def test_mode_widgets_are_driven_under_colab_widgets(name, standalone_kernel, tmp_path):
+    """The Parsons board and the review widget under ipywidgets 7.7.1, clicked as a learner would."""
+    import widget_drivers
+
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(getattr(widget_drivers, name.upper())))
+    NotebookClient(nb, kernel_name=standalone_kernel, timeout=CELL_TIMEOUT_S, kernel_manager_class=SlicedKernelManager,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute(env=_clean_env())
+    report = json.loads(_printed(nb.cells[-1]).split("WIDGET-DRIVER ", 1)[1])
+    assert report["ipywidgets"] == "7.7.1" and name in report
+    stderr = [o.text for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "stream" and o.name == "stderr"]
+    assert not stderr, stderr

@@ -1,0 +1,42 @@
+"""Cells that drive the Parsons board and the review widget as a learner would, appended to their
+notebooks and run in the notebook's kernel: test_standalone.py runs them under Colab's ipywidgets
+7.7.1 (the modes' own tests drive the same widgets under ipywidgets 8). Each prints one JSON line."""
+
+PARSONS = r'''
+import json as _json, ipywidgets as _widgets
+_program = ["lstm = nn.LSTM(input_size=3, hidden_size=5, batch_first=True)",
+            "x = torch.randn(2, 7, 3)  # (batch, steps, features)",
+            "output, (h_n, c_n) = lstm(x)",
+            "last = output[:, -1, :]",
+            'print("output:", tuple(output.shape))',
+            'print("last step:", tuple(last.shape))']
+_shown = parsons_problems()[1][1]
+_target = [_shown.index(t) + 1 for t in _program]
+_board = parsons_widget(1)
+_board.check.click()
+assert "Not yet." in _board.feedback.value, _board.feedback.value
+for _pos, _number in enumerate(_target):  # select each line, move it up into place
+    _board.select.value = _number
+    while _board.numbers.index(_number) > _pos:
+        _board.up.click()
+assert _board.numbers == _target
+_board.check.click()
+assert "Correct!" in _board.feedback.value, _board.feedback.value
+print("WIDGET-DRIVER " + _json.dumps({"ipywidgets": _widgets.__version__, "parsons": "correct"}))
+'''
+
+REVIEW = r'''
+import datetime as _dt, json as _json, ipywidgets as _widgets
+_r = Review(today=lambda: _dt.date(2026, 3, 2), new_per_day=3)
+_r.next()
+_r._buttons["good"].click()  # before the answer is shown: refused
+assert "Show the answer first" in _r._message.value
+for _rating in ("again", "good", "easy", "good"):
+    _r._show.click()
+    assert _r._back.value
+    _r._buttons[_rating].click()
+assert "reviewed today: 4" in _r._status_line.value, _r._status_line.value
+_state = _r.state()
+print("WIDGET-DRIVER " + _json.dumps({"ipywidgets": _widgets.__version__, "review": _r._status_line.value,
+                                      "state_bytes": len(_state)}))
+'''
