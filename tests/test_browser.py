@@ -3,7 +3,9 @@
 Opens a copy of the answered 02_shapes lesson, runs all cells, waits for the explorer's
 printed shape table inside its Output widget, moves a slider with the keyboard and checks
 that the table and the unrolled picture change. Prints the timings; saves
-test-artifacts/browser-explorer.png and the explorer alone, browser-explorer-unrolled.png.
+test-artifacts/browser-explorer.png and the explorer alone, browser-explorer-unrolled.png. A
+second test runs every explorer view (shapes, params, states, gates, packing) live and keeps each
+picture as test-artifacts/browser-view-<view>.png.
 Chromium comes from apt (see browser_support.INSTALL_HINT); with CI set, a missing
 Chromium fails the test instead of skipping it.
 """
@@ -124,3 +126,52 @@ def test_explorer_slider_updates_printed_table(browser_chromium, browser_lab, tm
     with capsys.disabled():
         print(f"\n[browser] {LESSON.name}: " + "; ".join(f"{k}: {v}" for k, v in figures.items())
               + f"; screenshot: {SCREENSHOT.relative_to(ROOT)}")
+
+
+VIEWS = [("shapes", 'explore(view="shapes", num_layers=2, bidirectional=True, seq_len=6)'),
+         ("params", 'explore(view="params", num_layers=2)'),
+         ("states", 'explore(view="states", num_layers=2, bidirectional=True, batch_first=True)'),
+         ("gates", "explore_gates()"),
+         ("packing", "explore_packing()")]
+
+
+def test_every_explorer_view_is_drawn_in_the_browser(browser_chromium, tmp_path):
+    """Each explorer view, live in JupyterLab: its picture arrives, and its screenshot is kept in
+    test-artifacts/browser-view-<view>.png."""
+    import nbformat
+    from playwright.sync_api import sync_playwright
+
+    cells = [nbformat.v4.new_code_cell((ROOT / "course" / "explorers" / f).read_text())
+             for f in ("layer.py", "gates.py", "packing.py")]
+    cells += [nbformat.v4.new_code_cell(call) for _, call in VIEWS]
+    lab = bs.JupyterLab(tmp_path / "lab")
+    lab.served.mkdir(parents=True)
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}}), str(lab.served / "views.ipynb"))
+    try:
+        lab.start()
+        with sync_playwright() as pw:
+            context = pw.chromium.launch_persistent_context(
+                str(tmp_path / "chromium-profile"), executable_path=str(browser_chromium), headless=True,
+                args=bs.CHROMIUM_FLAGS, viewport={"width": 1280, "height": 1000})
+            try:
+                page = context.pages[0] if context.pages else context.new_page()
+                page.goto(lab.notebook_url("views.ipynb"))
+                page.wait_for_function(bs.KERNEL_READY_JS, polling=50, timeout=45_000)
+                page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+                page.wait_for_function(f"() => document.querySelectorAll('.widget-output .jp-RenderedImage img')"
+                                       f".length >= {len(VIEWS)}", polling=100, timeout=60_000)
+                page.wait_for_function(bs.ALL_DONE_JS, polling=50, timeout=60_000)
+                pictures = page.locator(".widget-output .jp-RenderedImage img")
+                assert pictures.count() == len(VIEWS)
+                ARTIFACTS = ROOT / "test-artifacts"
+                ARTIFACTS.mkdir(exist_ok=True)
+                for k, (name, _) in enumerate(VIEWS):
+                    picture = pictures.nth(k)
+                    picture.scroll_into_view_if_needed()
+                    assert picture.evaluate("img => img.naturalWidth") >= 760  # shown at its own size
+                    picture.screenshot(path=str(ARTIFACTS / f"browser-view-{name}.png"))
+            finally:
+                context.close()
+    finally:
+        lab.stop()

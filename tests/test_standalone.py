@@ -168,12 +168,14 @@ def test_questions_match_the_golden_values_under_colab_pins(standalone_python, t
     assert json.loads(done.stdout) == golden
 
 
-@pytest.mark.parametrize("name", ["parsons", "review"])
+@pytest.mark.parametrize("name", ["parsons", "review", "explorer"])
 def test_mode_widgets_are_driven_under_colab_widgets(name, standalone_kernel, tmp_path):
-    """The Parsons board and the review widget under ipywidgets 7.7.1, clicked as a learner would."""
+    """The Parsons board, the review widget and the explorer (in lstm_lab.ipynb) under ipywidgets 7.7.1,
+    clicked and moved as a learner would."""
     import widget_drivers
 
-    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    notebook = "lstm_lab" if name == "explorer" else name
+    nb = nbformat.read(ROOT / "notebooks" / f"{notebook}.ipynb", as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(getattr(widget_drivers, name.upper())))
     NotebookClient(nb, kernel_name=standalone_kernel, timeout=CELL_TIMEOUT_S, kernel_manager_class=SlicedKernelManager,
                    resources={"metadata": {"path": str(tmp_path)}}).execute(env=_clean_env())

@@ -1,4 +1,4 @@
-"""Cells that drive the Parsons board and the review widget as a learner would, appended to their
+"""Cells that drive the Parsons board, the review widget and the explorer as a learner would, appended to their
 notebooks and run in the notebook's kernel: test_standalone.py runs them under Colab's ipywidgets
 7.7.1 (the modes' own tests drive the same widgets under ipywidgets 8). Each prints one JSON line."""
 
@@ -39,4 +39,18 @@ assert "reviewed today: 4" in _r._status_line.value, _r._status_line.value
 _state = _r.state()
 print("WIDGET-DRIVER " + _json.dumps({"ipywidgets": _widgets.__version__, "review": _r._status_line.value,
                                       "state_bytes": len(_state)}))
+'''
+
+EXPLORER = r'''
+import json as _json, ipywidgets as _widgets
+_lab = explore(view="states", num_layers=2, bidirectional=True)
+_seen = {_lab.text}
+for _name, _control in _lab.controls.items():  # every control, moved once, as a learner would
+    if isinstance(_control, _widgets.Checkbox):
+        _control.value = not _control.value
+    elif isinstance(_control, (_widgets.IntSlider, _widgets.FloatSlider)):
+        _control.value = _control.max if _control.value != _control.max else _control.min
+    _seen.add(_lab.text)
+assert len(_seen) >= len(_lab.controls) - 1, len(_seen)  # nearly every move changed what is shown
+print("WIDGET-DRIVER " + _json.dumps({"ipywidgets": _widgets.__version__, "explorer": len(_seen)}))
 '''
