@@ -20,11 +20,8 @@ because Text.on_submit warns on stderr in both.
 
 def _install_drill(api):
     import ast
-    import base64
-    import json
     import os
     import warnings
-    import zlib
 
     import ipywidgets as widgets
     import torch
@@ -165,14 +162,14 @@ def _install_drill(api):
         def state(self):
             data = {"v": 1, "learner": self.learner, "level": self.level, "streak": self.streak,
                     "misses": self.misses, "best": self.best, "count": self.count, "history": self.history[-500:]}
-            return base64.urlsafe_b64encode(zlib.compress(json.dumps(data).encode())).decode()
+            return api["encode_state"](data)
 
         def restore(self, text):
             try:
-                data = json.loads(zlib.decompress(base64.urlsafe_b64decode(text.strip().encode())))
-                if data.get("v") != 1 or data.get("level") not in LEVELS:
+                data = api["decode_state"](text)
+                if data.get("level") not in LEVELS:
                     raise ValueError
-            except Exception:
+            except ValueError:
                 raise ValueError("That is not a progress string from save_progress().") from None
             self.learner, self.level, self.streak = str(data["learner"]), data["level"], int(data["streak"])
             self.misses, self.best, self.count = int(data["misses"]), int(data["best"]), int(data["count"])
@@ -261,23 +258,12 @@ def _install_drill(api):
 
     def save_progress(folder=DRIVE):
         """Print a state string for load_progress(); also save it to Drive when Drive is mounted."""
-        text = current().state()
-        where = ""
-        if folder and os.path.isdir(folder):
-            with open(os.path.join(folder, FILE), "w") as f:
-                json.dump({"state": text, "summary": current().summary()}, f)
-            where = f" Also saved to {os.path.join(folder, FILE)}."
-        print(f"{current().summary()}\nTo continue later, run: load_progress({text!r}){where}")
-        return text
+        return api["keep_state"](current().state(), current().summary(), folder, FILE, "load_progress")
 
     def load_progress(text=None, folder=DRIVE):
         """Restore from a state string, or, without one, from the file save_progress() wrote to Drive."""
         if text is None:
-            path = os.path.join(folder, FILE)
-            if not os.path.exists(path):
-                raise FileNotFoundError(f"No saved progress at {path}: mount Drive, or pass the state string.")
-            with open(path) as f:
-                text = json.load(f)["state"]
+            text = api["kept_state"](folder, FILE, "progress")
         current().restore(text)
         print(f"Progress restored. {current().summary()}")
         return current()

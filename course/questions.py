@@ -21,10 +21,13 @@ the notebook gave `start_test`) and judges the answer with the checks of its kin
 
 
 def _install_questions(api):
+    import base64
     import contextlib
     import hashlib
+    import json
     import os
     import warnings
+    import zlib
 
     import torch
     from torch import nn
@@ -480,7 +483,44 @@ def _install_questions(api):
         print_("\n".join(lines))
         return total
 
-    api.update({"COURSE_TEST": COURSE_TEST, "start_practice": start_practice, "score_my_test": score_my_test})
+    # --- progress that survives Colab's resets: the drill's and the review's (both built on these questions) ---
+
+    def encode_state(data):
+        """A line to paste back: JSON, compressed, in URL-safe base64."""
+        return base64.urlsafe_b64encode(zlib.compress(json.dumps(data).encode())).decode()
+
+    def decode_state(text):
+        """The data of encode_state's line; ValueError for anything else."""
+        try:
+            data = json.loads(zlib.decompress(base64.urlsafe_b64decode(str_(text).strip().encode())))
+        except Exception:
+            raise ValueError("not a state string") from None
+        if not isinstance_(data, dict_) or data.get("v") != 1:
+            raise ValueError("not a state string")
+        return data
+
+    def keep_state(text, summary, folder, name, loader):
+        """Print how to restore `text` (always), and save it as folder/name when that folder exists
+        (Google Drive, once mounted)."""
+        where = ""
+        if folder and os.path.isdir(folder):
+            with open(os.path.join(folder, name), "w") as f:
+                json.dump({"state": text, "summary": summary}, f)
+            where = f" Also saved to {os.path.join(folder, name)}."
+        print_(f"{summary}\nTo continue later, run: {loader}({text!r}){where}")
+        return text
+
+    def kept_state(folder, name, what):
+        """The state string keep_state saved as folder/name."""
+        path = os.path.join(folder, name)
+        if not os.path.exists(path):
+            raise FileNotFoundError(f"No saved {what} at {path}: mount Drive, or pass the state string.")
+        with open(path) as f:
+            return json.load(f)["state"]
+
+    api.update({"COURSE_TEST": COURSE_TEST, "start_practice": start_practice, "score_my_test": score_my_test,
+                "encode_state": encode_state, "decode_state": decode_state, "keep_state": keep_state,
+                "kept_state": kept_state})
     api.update({"templates": TEMPLATES, "question": question, "generated_verdict": verdict, "draws": Draws,
                 "set_salt": set_salt, "grade_as": grade_as, "start_test": start_test, "show_question": show_question,
                 "check_form": check_form, "expect_generated": expect_generated, "test_question": test_question,

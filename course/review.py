@@ -17,13 +17,9 @@ JSON file to Drive when Drive is mounted. Only ipywidgets API common to 7.7.1 an
 
 
 def _install_review(api):
-    import base64
     import datetime
     import html
-    import json
-    import os
     import re
-    import zlib
 
     import ipywidgets as widgets
     from IPython import get_ipython
@@ -151,13 +147,11 @@ def _install_review(api):
         def state(self):
             data = {"v": 1, "seq": self.seq, "cards": {i: [s[k] for k in self.KEYS] for i, s in self.cards.items()},
                     "reviewed": {str(d): n for d, n in sorted(self.reviewed.items())[-60:]}}
-            return base64.urlsafe_b64encode(zlib.compress(json.dumps(data).encode())).decode()
+            return api["encode_state"](data)
 
         def restore(self, text):
             try:
-                data = json.loads(zlib.decompress(base64.urlsafe_b64decode(text.strip().encode())))
-                if data.get("v") != 1:
-                    raise ValueError
+                data = api["decode_state"](text)
                 known = {c["id"] for c in self.deck}  # a card dropped from the deck is forgotten
                 if any(len(v) != len(self.KEYS) for v in data["cards"].values()):
                     raise ValueError
@@ -255,23 +249,12 @@ def _install_review(api):
 
     def save_review(folder=DRIVE):
         """Print a state string for load_review(); also save it to Drive when Drive is mounted."""
-        text = current().state()
-        where = ""
-        if folder and os.path.isdir(folder):
-            with open(os.path.join(folder, FILE), "w") as f:
-                json.dump({"state": text, "summary": current().summary()}, f)
-            where = f" Also saved to {os.path.join(folder, FILE)}."
-        print(f"{current().summary()}\nTo continue later, run: load_review({text!r}){where}")
-        return text
+        return api["keep_state"](current().state(), current().summary(), folder, FILE, "load_review")
 
     def load_review(text=None, folder=DRIVE):
         """Restore from a state string, or, without one, from the file save_review() wrote to Drive."""
         if text is None:
-            path = os.path.join(folder, FILE)
-            if not os.path.exists(path):
-                raise FileNotFoundError(f"No saved review at {path}: mount Drive, or pass the state string.")
-            with open(path) as f:
-                text = json.load(f)["state"]
+            text = api["kept_state"](folder, FILE, "review")
         current().restore(text)
         print(f"Review restored. {current().summary()}")
         return current()

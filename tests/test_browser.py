@@ -41,13 +41,19 @@ def browser_chromium():
     return path
 
 
-@pytest.fixture
-def browser_lab(tmp_path):
-    """A private JupyterLab serving a copy of LESSON; stopped (server and kernels) afterwards."""
-    assert LESSON.exists(), f"{LESSON.relative_to(ROOT) if LESSON.is_relative_to(ROOT) else LESSON} is missing"
+def launch(pw, chromium, tmp_path):
+    """Headless Debian Chromium with a profile of its own, the window a laptop's."""
+    return pw.chromium.launch_persistent_context(str(tmp_path / "chromium-profile"), executable_path=str(chromium),
+                                                 headless=True, args=bs.CHROMIUM_FLAGS,
+                                                 viewport={"width": 1280, "height": 1000})
+
+
+@contextlib.contextmanager
+def serving(tmp_path, put):
+    """A private JupyterLab serving what put(folder) writes; stopped (server and kernels) afterwards."""
     lab = bs.JupyterLab(tmp_path / "lab")
     lab.served.mkdir(parents=True)
-    shutil.copy(LESSON, lab.served / LESSON.name)  # a copy: autosave writes outputs back
+    put(lab.served)
     try:
         lab.ready_s = lab.start()
         yield lab
@@ -56,14 +62,20 @@ def browser_lab(tmp_path):
     assert not lab.kernel_pids(), "kernels outlived the server"
 
 
+@pytest.fixture
+def browser_lab(tmp_path):
+    """JupyterLab serving a copy of LESSON (a copy: autosave writes outputs back)."""
+    assert LESSON.exists(), f"{LESSON.relative_to(ROOT) if LESSON.is_relative_to(ROOT) else LESSON} is missing"
+    with serving(tmp_path, lambda folder: shutil.copy(LESSON, folder / LESSON.name)) as lab:
+        yield lab
+
+
 def test_explorer_slider_updates_printed_table(browser_chromium, browser_lab, tmp_path, capsys):
     from playwright.sync_api import sync_playwright
 
     lab, figures = browser_lab, {"JupyterLab ready": f"{browser_lab.ready_s:.1f} s"}
     with sync_playwright() as pw:
-        context = pw.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=str(browser_chromium), headless=True,
-            args=bs.CHROMIUM_FLAGS, viewport={"width": 1280, "height": 1000})
+        context = launch(pw, browser_chromium, tmp_path)
         try:
             page = context.pages[0] if context.pages else context.new_page()
             started = time.perf_counter()
@@ -144,16 +156,11 @@ def test_every_explorer_view_is_drawn_in_the_browser(browser_chromium, tmp_path)
     cells = [nbformat.v4.new_code_cell((ROOT / "course" / "explorers" / f).read_text())
              for f in ("layer.py", "gates.py", "packing.py")]
     cells += [nbformat.v4.new_code_cell(call) for _, call in VIEWS]
-    lab = bs.JupyterLab(tmp_path / "lab")
-    lab.served.mkdir(parents=True)
-    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
-        "name": "python3", "display_name": "Python 3", "language": "python"}}), str(lab.served / "views.ipynb"))
-    try:
-        lab.start()
+    notebook = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    with serving(tmp_path, lambda folder: nbformat.write(notebook, str(folder / "views.ipynb"))) as lab:
         with sync_playwright() as pw:
-            context = pw.chromium.launch_persistent_context(
-                str(tmp_path / "chromium-profile"), executable_path=str(browser_chromium), headless=True,
-                args=bs.CHROMIUM_FLAGS, viewport={"width": 1280, "height": 1000})
+            context = launch(pw, browser_chromium, tmp_path)
             try:
                 page = context.pages[0] if context.pages else context.new_page()
                 page.goto(lab.notebook_url("views.ipynb"))
@@ -173,5 +180,3 @@ def test_every_explorer_view_is_drawn_in_the_browser(browser_chromium, tmp_path)
                     picture.screenshot(path=str(ARTIFACTS / f"browser-view-{name}.png"))
             finally:
                 context.close()
-    finally:
-        lab.stop()
