@@ -530,6 +530,10 @@ class Worker:
         settings = [c.source for c in job["notebook"].cells
                     if c.cell_type == "code" and _grade_id(c) == "test_settings"]
         trial = judge.Judge(checks, timeout, settings, job.get("student"))
+        if trial.base_error is not None:  # the course's own cells, not the student's: never a student's zero
+            error = trial.base_error
+            return {"failed": f"the course's checks or settings cell failed in the judge "
+                              f"({error.get('ename')}: {error.get('evalue')})"}
         steps, cells = self.plan(job, trial.names(), trial)
         workdir = tempfile.mkdtemp(prefix="autograder-")
         hide = [p for p in job["hide"] if p != "/"]

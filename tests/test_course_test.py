@@ -215,3 +215,21 @@ def test_grade_as_prefers_the_submitter_and_says_when_it_has_none():
     assert sid is None and "no student id" in note
     lesson = nbformat.read(str(AG_REPO / "source" / "01_syntax" / "01_syntax.ipynb"), as_version=4)
     assert student_ids.grade_as(lesson, lesson, "bob") == (None, None)  # lessons have no per-student questions
+
+
+def test_a_broken_settings_cell_is_the_graders_fault_not_a_zero(tmp_path):
+    """A fault in the course's own cells (here the test's salt) fails the grading, flagged as the
+    grader's: no student gets a 0 that looks like theirs."""
+    from autograder import pipeline
+
+    source = nbformat.read(str(SOURCE), as_version=4)
+    for cell in source.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_settings":
+            cell.source = 'raise RuntimeError("broken settings")'
+    root = ag_make_course(tmp_path / "course", {ASSIGNMENT: source})
+    path = tmp_path / "bob" / f"{ASSIGNMENT}.ipynb"
+    path.parent.mkdir()
+    nbformat.write(STUDENTS["bob"], str(path))
+    _, results = pipeline.grade(path, root, ASSIGNMENT, student="bob")
+    assert results and all(r.score == 0 and r.output.startswith("GraderError:") and "not your code's fault" in r.output
+                           and "broken settings" in r.output for r in results), [r.output for r in results]
