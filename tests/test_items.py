@@ -390,7 +390,7 @@ def test_real_lesson_under_nbgrader_and_grade_all(ag_env, ag_nbgrader, tmp_path)
     wrong = nbformat.from_dict(json.loads(json.dumps(source)))
     next(c for c in wrong.cells if course.grade_id(c) == "q1_answer").source = 'answer_q1 = "B"'
     release = nbformat.read(str(root / "release" / lesson / f"{lesson}.ipynb"), as_version=4)
-    for student, nb in (("solution", source), ("wrong_q1", wrong), ("untouched", release)):
+    for student, nb in (("wrong_q1", wrong), ("untouched", release)):  # wrong_q1: the solution but for q1
         path = root / "submitted" / student / lesson / f"{lesson}.ipynb"
         path.parent.mkdir(parents=True)
         nbformat.write(nb, str(path))
@@ -405,9 +405,9 @@ def test_real_lesson_under_nbgrader_and_grade_all(ag_env, ag_nbgrader, tmp_path)
     changed = {student: [re.search(r"Attribute '(\w+)' for cell (\S+) has changed", line).groups()
                          for line in lines if "has changed!" in line]
                for student, lines in _sections(done.stderr).items()}
-    assert set(changed) == {"solution", "wrong_q1", "untouched"}
+    assert set(changed) == {"wrong_q1", "untouched"}
     assert sorted(changed["untouched"]) == sorted(("checksum", cell) for cell in hidden)
-    assert changed["solution"] == changed["wrong_q1"] == []
+    assert changed["wrong_q1"] == []  # made from source/: its test cells still hold their hidden tests
 
     items_csv = tmp_path / "nbgrader_items.csv"
     theirs = subprocess.run([sys.executable, "-m", "autograder", "items", "--course", root, "--out", items_csv],
@@ -423,8 +423,8 @@ def test_real_lesson_under_nbgrader_and_grade_all(ag_env, ag_nbgrader, tmp_path)
     for test in nbgrader_rows:
         for column in ("n", "max_score", "facility", "mean_score", "discrimination", "flags"):
             assert nbgrader_rows[test][column] == grade_all_rows[test][column], (test, column)
-    assert [grade_all_rows[t]["facility"] for t in ("q1_test", "q2_test")] == ["0.333", "0.667"]
-    # Only grade-all knows the answers: q1's options, the key A.
+    assert [grade_all_rows[t]["facility"] for t in ("q1_test", "q2_test")] == ["0.000", "0.500"]
+    # Only grade-all knows the answers: q1's options, and its key A, which nobody chose (from source/).
     assert (grade_all_rows["q1_test"]["key"], json.loads(grade_all_rows["q1_test"]["options"])) == (
-        "A", {"A": 0.333, "B": 0.333, "C": 0.0, "D": 0.0, items.NO_OPTION: 0.333})
+        "A", {"A": 0.0, "B": 0.5, "C": 0.0, "D": 0.0, items.NO_OPTION: 0.5})
     assert nbgrader_rows["q1_test"]["options"] == ""
