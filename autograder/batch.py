@@ -65,7 +65,7 @@ UNKNOWN_ASSIGNMENT = "unknown"
 GRADER_FAILED = "GraderError:"  # how engine.failed_results starts every test's output
 # A record's "status": graded, graded but flagged for a look, not gradable, or the grader failed on it.
 GRADED, FLAGGED, UNGRADABLE, GRADER_FAILED_STATUS = "graded", "flagged", "ungradable", "grader failed"
-NO_STUDENT_ID = "its file name holds no student id (only the assignment and copy marks): rename it after the student"
+NO_STUDENT_ID = outputs.NO_STUDENT_ID  # graded and kept in flagged.csv, but no student (outputs.has_student_id)
 
 
 @dataclass
@@ -603,7 +603,7 @@ def grade_all(directory, out, course_dir=None, assignment=None, workers=None, ti
     outputs.write_course_files(out, root, assignments.sources(), students, canvas)
     summary.wall = time.monotonic() - started
     log.info("%s", summary.line())
-    log.info("results in %s (grades.csv, mistakes.md, report.png)", out)
+    log.info("results in %s (grades.csv, flagged.csv, mistakes.md, item_analysis.csv, report.png)", out)
     return summary
 
 

@@ -10,6 +10,9 @@ Gradescope results object; everything else goes to stderr.
 (recorded in OUT, flagged) or the grader failed, 2 bad arguments (no course, no DIR),
 130 interrupted (the finished results are kept). Progress and logs go to stderr.
 
+`python -m autograder items [--gradebook DB] [--course DIR] [--out FILE]`: the item analysis of
+an nbgrader gradebook (items.py; grade-all writes its own): item_analysis.csv, and the table on stdout.
+
 `python -m autograder gradescope [ASSIGNMENT...] [--out DIR] [--course DIR]` builds Gradescope
 autograder zips; `gradescope-run` is what their run_autograder calls (see gradescope.py).
 """
@@ -83,6 +86,15 @@ def parser():
     b.add_argument("--canvas", type=_canvas, metavar="ASSIGNMENT=CANVAS_ID",
                    help="also write canvas.csv, a Canvas gradebook import of this assignment (needs --roster)")
     b.set_defaults(handler=grade_all)
+    i = commands.add_parser("items", help="item analysis (which questions work) of an nbgrader gradebook",
+                            description="Per test: how many students, the share right (facility), the item-rest "
+                                        "correlation (discrimination) and flags, from the per-cell scores of "
+                                        "nbgrader's gradebook. grade-all writes the same table with more "
+                                        "(options chosen, the course test's templates).")
+    i.add_argument("--gradebook", help="nbgrader's gradebook.db (default: the course directory's)")
+    i.add_argument("--course", help="the course directory, for the tests' order (default: the current directory)")
+    i.add_argument("--out", default="item_analysis.csv", help="the CSV to write (default: item_analysis.csv)")
+    i.set_defaults(handler=items)
     from . import gradescope  # `gradescope` (build the zips) and `gradescope-run` (run_autograder's runner)
 
     gradescope.add_commands(commands, _positive)
@@ -155,6 +167,20 @@ def grade_all(args):
                               workers=args.workers, timeout=args.timeout, force=args.force,
                               require_isolation=args.require_isolation, roster=args.roster, canvas=args.canvas)
     return 1 if summary.any_ungradable else 0
+
+
+def items(args):
+    from pathlib import Path
+
+    from . import items as analysis
+    from .outputs import write_atomic
+
+    db = Path(args.gradebook) if args.gradebook else Path(args.course or ".") / "gradebook.db"
+    rows = analysis.from_nbgrader(db, args.course)
+    write_atomic(args.out, analysis.csv_text(rows))
+    print(analysis.markdown(rows), end="")
+    print(f"autograder: item analysis of {db} written to {args.out}", file=sys.stderr)
+    return 0
 
 
 def _interrupt(signum, frame):

@@ -9,6 +9,9 @@
     canvas_csv(records, roster, assignment, canvas_id, points)
                                             Canvas's gradebook import for one assignment
 
+A submission whose file name holds no student id (outputs.has_student_id) is no student: it is
+in neither file (flagged.csv keeps it, with its score).
+
 Canvas imports a CSV whose first columns are `Student, ID, SIS User ID, SIS Login ID, Section`
 (it matches rows by ID, then the SIS ids) followed by one column per assignment titled
 `<name> (<Canvas assignment id>)`; a second row "Points Possible" is optional. Missing work is
@@ -17,6 +20,8 @@ left blank, so Canvas shows it as missing rather than as a 0.
 import csv
 import io
 from dataclasses import dataclass
+
+from .outputs import has_student_id, record_status
 
 CANVAS_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 POINTS_POSSIBLE = "    Points Possible"  # as Canvas writes it, indented
@@ -60,11 +65,12 @@ def _number(value):
 
 
 def _is_graded(record):
-    return record.get("status", "graded" if not record.get("flagged") else "ungradable") in ("graded", "flagged")
+    return record_status(record) in ("graded", "flagged")
 
 
 def scores_by_question_csv(records, tests):
     """`tests`: {assignment: [grade_id, ...]} in notebook order (assignments with no record are left out)."""
+    records = [r for r in records if has_student_id(r)]
     names = [a for a in tests if any(r.get("assignment") == a for r in records)]
     students = sorted({r["student"] for r in records if r.get("assignment") in names})
     by = {(r["student"], r["assignment"]): r for r in records if r.get("assignment") in names}
@@ -137,7 +143,7 @@ def match(records, roster):
 
 def canvas_csv(records, roster, assignment, canvas_id, points=None):
     """Canvas's gradebook import for `assignment`: every roster student, blank where nothing was submitted."""
-    mine = [r for r in records if r.get("assignment") == assignment]
+    mine = [r for r in records if r.get("assignment") == assignment and has_student_id(r)]
     matched, _ = match(mine, roster)
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")

@@ -1,12 +1,19 @@
-"""What `grade-all` writes under OUT (pure functions of result records, plus atomic file writes).
+"""What `grade-all` writes under OUT: result records, feedback pages, grades.csv and flagged.csv, and
+the rebuild of every course-wide file (pure functions of result records, plus atomic file writes).
 
 A result record is the JSON written to OUT/<student>/<assignment>.json: Gradescope's
 results object ("score", "max_score", "tests" with each test's title, answer and verdict in
 its "extra_data", and "output" for an ungradable one) plus "student", "assignment",
 "submission", "status" (graded, flagged, ungradable, grader failed), "flagged" (status is not
 graded), "reason", "flags", "timestamp" and the cache "key". Everything course-wide
-(grades.csv, report.png, mistakes.md/.csv, wrong_answers.csv, flagged.csv) is rebuilt from all
-the records in OUT, so a partial or repeated run always yields complete files.
+(COURSE_FILES, and canvas.csv) is rebuilt from all the records in OUT, so a partial or repeated
+run always yields complete files: grades.csv and flagged.csv here, the common mistakes in
+mistakes.py, the item analysis in items.py, report.png in charts.py, the per-question and
+Canvas exports in exports.py.
+
+A submission whose file name holds no student id ("Copy of 01_syntax.ipynb") is graded and
+kept in flagged.csv with its score, but it is no student: it is left out of grades.csv,
+scores_by_question.csv, canvas.csv and the item analysis (has_student_id).
 """
 import csv
 import html
@@ -14,10 +21,8 @@ import io
 import json
 import logging
 import os
-import re
 import sqlite3
 import tempfile
-from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
@@ -28,18 +33,19 @@ CSV_COLUMNS = ("assignment", "duedate", "timestamp", "student_id", "last_name", 
                "raw_score", "late_submission_penalty", "score", "max_score")
 # After nbgrader's columns: what became of the submission, and why (so a 0 is never unexplained).
 STATUS_COLUMNS = ("status", "reason")
-MISTAKES_COLUMNS = ("assignment", "test", "kind", "mistake", "students", "graded")
-WRONG_ANSWERS_COLUMNS = ("assignment", "test", "answer", "students", "graded")
-FLAGGED_COLUMNS = ("student", "assignment", "submission", "status", "reason")
+FLAGGED_COLUMNS = ("student", "assignment", "submission", "status", "score", "max_score", "reason", "what_to_do")
 COURSE_FILES = ("grades.csv", "report.png", "mistakes.md", "mistakes.csv", "wrong_answers.csv", "flagged.csv",
-                "scores_by_question.csv")
-TOP_WRONG = 5  # unmatched wrong answers listed per test in mistakes.md
-OTHER = "other wrong answers"
-NOT_ANSWERED = "not answered"
-# What a test reports when there was no answer: the placeholder left as is (the release's
-# `raise NotImplementedError()` leaves answer_qN undefined: the judge says "Not answered",
-# nbgrader NameError), or None / ... as the answer ("No answer yet", from the checks).
-_NOT_ANSWERED = re.compile(r"^Not answered:|NameError: name 'answer_\w+' is not defined|No answer yet", re.M)
+                "scores_by_question.csv", "item_analysis.csv")
+NO_STUDENT_ID = "its file name holds no student id (only the assignment and copy marks): rename it after the student"
+# flagged.csv's what_to_do, by what became of the submission
+TO_DO = {
+    "no id": "not in grades.csv (no student id): rename the file after its student (alice_01_syntax.ipynb, or "
+             "submitted/alice/01_syntax/) and rerun grade-all; the score above then goes to that student",
+    "ungradable": "scored 0: get the student's .ipynb notebook (see the reason), put it in place and rerun grade-all",
+    "grader failed": "not the student's fault: rerun grade-all, which grades it again",
+    "flagged": "graded, and counted in grades.csv: check the reason, and regrade by hand if it is wrong",
+    "not in the roster": "not in canvas.csv: add the student to the roster, or fix the id, and rerun grade-all",
+}
 
 
 # --- files -------------------------------------------------------------------------------------------
@@ -197,13 +203,20 @@ def _float_text(value):
         return ""
 
 
+def has_student_id(record):
+    """False for a submission whose file name gave no student id: it is kept in flagged.csv, but is no student."""
+    return NO_STUDENT_ID not in (record.get("flags") or [])
+
+
 def grades_csv(recs, students=None, duedates=None):
-    """nbgrader export's CSV text, plus a status and a reason: one row per result record."""
+    """nbgrader export's CSV text, plus a status and a reason: one row per student and assignment."""
     students, duedates = students or {}, duedates or {}
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS + STATUS_COLUMNS)
     for r in recs:
+        if not has_student_id(r):
+            continue
         assignment = r.get("assignment") or ""
         last, first, email = students.get(r["student"], ("", "", ""))
         raw = _float_text(r.get("score")) or "0.0"
@@ -223,215 +236,25 @@ def record_status(record):
 
 
 def flagged_csv(recs, not_in_roster=()):
-    """Every record that is not plainly graded, then those of students the roster does not list."""
+    """Every record that is not plainly graded, then those of students the roster does not list: each with
+    its score and what to do."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(FLAGGED_COLUMNS)
+
+    def row(r, status, reason, to_do):
+        writer.writerow([r["student"], r.get("assignment") or "", r.get("submission") or "", status,
+                         _float_text(r.get("score")), _float_text(r.get("max_score")), reason, to_do])
+
     for r in recs:
         if r.get("flagged"):
-            writer.writerow([r["student"], r.get("assignment") or "", r.get("submission") or "", record_status(r),
-                             r.get("reason") or ""])
+            status = record_status(r)
+            row(r, status, r.get("reason") or "",
+                TO_DO["no id"] if not has_student_id(r) and status == "flagged" else TO_DO.get(status, TO_DO["flagged"]))
     for r in not_in_roster:
-        writer.writerow([r["student"], r.get("assignment") or "", r.get("submission") or "", "not in the roster",
-                         "no roster entry has this student id, login or email: their score is not in canvas.csv"])
-    return buf.getvalue()
-
-
-# --- common mistakes -----------------------------------------------------------------------------------
-
-def named_mistakes(source_nb):
-    """{test grade_id: [hint, ...]} from the hidden expect_*(..., mistakes=[...]) of each test cell."""
-    from course.build import HiddenSpecError, parse_hidden
-
-    from . import cells as utils
-
-    from .course import grade_id
-
-    found = {}
-    for cell in source_nb.cells:
-        gid = grade_id(cell)
-        if not gid or gid in found or cell.get("cell_type") != "code" or not utils.is_grade(cell) \
-                or utils.is_solution(cell):
-            continue
-        try:
-            mistakes = parse_hidden(cell.source).mistakes
-        except (HiddenSpecError, SyntaxError, ValueError):
-            mistakes = []
-        hints = []
-        for item in mistakes:
-            hint = item[1] if isinstance(item, (tuple, list)) and len(item) == 2 else None
-            if isinstance(hint, str) and hint and hint not in hints:
-                hints.append(hint)
-        found[gid] = hints
-    return found
-
-
-def classify(output, hints):
-    """Which answer a failed test's output shows: one of `hints`, NOT_ANSWERED or OTHER."""
-    output = output or ""
-    # The longest first: a hint that contains a shorter one is the more precise match.
-    for hint in sorted(hints, key=len, reverse=True):
-        if hint in output:
-            return hint
-    if _NOT_ANSWERED.search(output):
-        return NOT_ANSWERED
-    return OTHER
-
-
-def _answer_shown(test):
-    extra = test.get("extra_data") if isinstance(test.get("extra_data"), dict) else {}
-    return str(extra.get("answer") or "")
-
-
-def mistake_counts(recs, tests_by_assignment):
-    """{assignment: {"graded": n, "ungradable": m,
-                     "tests": {test: {"wrong": w, "counts": Counter, "answers": Counter}}}}.
-
-    `tests_by_assignment`: {assignment: {test: [hint, ...]}} (named_mistakes of each source).
-    "answers" counts the wrong answers no named mistake matched, as the grader showed them
-    (answers.display): the next named mistakes to add. Only graded records count (flagged
-    ones too: they were graded); tests keep the source's order.
-    """
-    stats = {}
-    for name, tests in tests_by_assignment.items():
-        stats[name] = {"graded": 0, "ungradable": 0,
-                       "tests": {t: {"wrong": 0, "counts": Counter(), "answers": Counter()} for t in tests}}
-    for r in recs:
-        name = r.get("assignment")
-        if name not in stats:
-            continue
-        if record_status(r) not in ("graded", "flagged"):
-            stats[name]["ungradable"] += 1
-            continue
-        stats[name]["graded"] += 1
-        for t in r.get("tests") or []:
-            entry = stats[name]["tests"].get(t.get("name"))
-            if entry is None or t.get("status") == "passed":
-                continue
-            entry["wrong"] += 1
-            kind = classify(t.get("output"), tests_by_assignment[name][t["name"]])
-            entry["counts"][kind] += 1
-            if kind == OTHER and _answer_shown(t):
-                entry["answers"][_answer_shown(t)] += 1
-    return {name: s for name, s in stats.items() if s["graded"] or s["ungradable"]}
-
-
-def _rows(stats, tests_by_assignment):
-    """(assignment, test, kind, mistake, students, graded), named mistakes most frequent first."""
-    for name, s in stats.items():
-        for test, entry in s["tests"].items():
-            hints = tests_by_assignment[name][test]
-            for hint in sorted(hints, key=lambda h: -entry["counts"][h]):
-                yield name, test, "named", hint, entry["counts"][hint], s["graded"]
-            yield name, test, "other", OTHER, entry["counts"][OTHER], s["graded"]
-            yield name, test, "not_answered", NOT_ANSWERED, entry["counts"][NOT_ANSWERED], s["graded"]
-
-
-def mistakes_csv(stats, tests_by_assignment):
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(MISTAKES_COLUMNS)
-    writer.writerows(_rows(stats, tests_by_assignment))
-    return buf.getvalue()
-
-
-def wrong_answers_csv(stats):
-    """The wrong answers no named mistake matched, most frequent first per test."""
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(WRONG_ANSWERS_COLUMNS)
-    for name, s in stats.items():
-        for test, entry in s["tests"].items():
-            for answer, count in entry["answers"].most_common():
-                writer.writerow([name, test, answer, count, s["graded"]])
-    return buf.getvalue()
-
-
-def _cell(text):
-    return str(text).replace("|", "\\|").replace("\n", " ")
-
-
-def _share(count, total):
-    return f"{100 * count / total:.0f}%" if total else "-"
-
-
-def mistakes_markdown(stats, tests_by_assignment, top=10):
-    """What to reteach: the most frequent named mistakes, then every test, the most failed first."""
-    lines = ["# Common mistakes", "",
-             "A student made a named mistake when the test's feedback shows its hint (the mistakes listed in "
-             "the hidden `expect_*(..., mistakes=[...])` of the test cell in source/). Shares are of the "
-             "graded submissions of that assignment; ungradable submissions are not counted. Under each test, "
-             "the most common wrong answers that no named mistake matched are the next ones to name "
-             "(all of them: wrong_answers.csv).", ""]
-    named = sorted(((count, name, test, hint) for name, test, kind, hint, count, _ in _rows(stats, tests_by_assignment)
-                    if kind == "named" and count), key=lambda row: (-row[0], row[1], row[2]))
-    lines += ["## Most frequent named mistakes", ""]
-    if named:
-        lines += ["| students | share | assignment | test | mistake |", "|---:|---:|---|---|---|"]
-        for count, name, test, hint in named[:top]:
-            lines.append(f"| {count} | {_share(count, stats[name]['graded'])} | {_cell(name)} | {_cell(test)} | "
-                         f"{_cell(hint)} |")
-    else:
-        lines.append("No named mistake was made.")
-    for name, s in stats.items():
-        lines += ["", f"## {name}", "",
-                  f"{s['graded']} graded submission(s), {s['ungradable']} ungradable."]
-        order = sorted(s["tests"], key=lambda t: -s["tests"][t]["wrong"])  # stable: ties keep notebook order
-        for test in order:
-            entry = s["tests"][test]
-            lines += ["", f"### {test}: {entry['wrong']} of {s['graded']} wrong ({_share(entry['wrong'], s['graded'])})"]
-            if not entry["wrong"]:
-                continue
-            lines += ["", "| students | share | mistake |", "|---:|---:|---|"]
-            for _, _, kind, hint, count, graded in (row for row in _rows({name: s}, tests_by_assignment)
-                                                    if row[1] == test):
-                label = _cell(hint) if kind == "named" else f"*({hint})*"
-                lines.append(f"| {count} | {_share(count, graded)} | {label} |")
-            if entry["answers"]:
-                lines += ["", "Wrong answers no named mistake matched:", "",
-                          "| students | answer |", "|---:|---|"]
-                lines += [f"| {count} | `{_cell(answer)}` |" for answer, count in entry["answers"].most_common(TOP_WRONG)]
-    return "\n".join(lines) + "\n"
-
-
-# --- report.png ----------------------------------------------------------------------------------------
-
-def report_png(recs, tests_by_assignment):
-    """PNG bytes: per assignment, the share of graded submissions passing each test, and the score histogram."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    from matplotlib.figure import Figure  # no pyplot: no global state, no GUI backend
-    from matplotlib.ticker import MaxNLocator
-
-    names = [n for n in tests_by_assignment if any(r.get("assignment") == n for r in recs)] or ["(none)"]
-    fig = Figure(figsize=(12, 3.2 * len(names)), layout="constrained")
-    axes = fig.subplots(len(names), 2, squeeze=False)
-    for row, name in zip(axes, names):
-        mine = [r for r in recs if r.get("assignment") == name]
-        graded = [r for r in mine if record_status(r) in ("graded", "flagged")]
-        tests = list(tests_by_assignment.get(name, {}))
-        passed = Counter(t.get("name") for r in graded for t in r.get("tests") or [] if t.get("status") == "passed")
-        rates = [passed[t] / len(graded) if graded else 0.0 for t in tests]
-        bars = row[0].bar(range(len(tests)), rates, color="#3b75af")
-        row[0].bar_label(bars, labels=[f"{rate:.0%}" for rate in rates], fontsize=8)
-        row[0].set_xticks(range(len(tests)), [t.removesuffix("_test") for t in tests])
-        row[0].set_ylim(0, 1.1)
-        row[0].set_ylabel("success rate")
-        row[0].set_title(f"{name}: tests passed (n={len(graded)} graded)")
-        scores = [float(r.get("score") or 0) for r in mine]
-        top = max([float(r.get("max_score") or 0) for r in mine] + scores + [1.0])
-        # One bar per whole point (scores are mostly whole); at most 40 bars.
-        step = max(1.0, top / 40)
-        edges = [i * step - step / 2 for i in range(int(top / step) + 2)]
-        row[1].hist(scores, bins=edges, color="#e08a2c", edgecolor="white")
-        row[1].yaxis.set_major_locator(MaxNLocator(integer=True))
-        row[1].set_xlabel(f"score (out of {top:g})")
-        row[1].set_ylabel("submissions")
-        ungradable = len(mine) - len(graded)
-        row[1].set_title(f"{name}: scores (n={len(mine)}" + (f", {ungradable} ungradable as 0)" if ungradable else ")"))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90)
+        if has_student_id(r):
+            row(r, "not in the roster", "no roster entry has this student id, login or email",
+                TO_DO["not in the roster"])
     return buf.getvalue()
 
 
@@ -441,7 +264,7 @@ def write_course_files(out, course_dir, sources, roster=None, canvas=None):
     `sources`: {assignment: source notebook} of the course; `roster`: [exports.Student] or None;
     `canvas`: (assignment, Canvas assignment id) for canvas.csv, which needs the roster.
     """
-    from . import exports
+    from . import charts, exports, items, mistakes
     from .scoring import graded_cells
 
     out = Path(out)
@@ -450,12 +273,15 @@ def write_course_files(out, course_dir, sources, roster=None, canvas=None):
     write_atomic(out / "grades.csv", grades_csv(recs, students, duedates))
     missing = exports.match(recs, roster)[1] if roster is not None else []
     write_atomic(out / "flagged.csv", flagged_csv(recs, missing))
-    tests = {name: named_mistakes(nb) for name, nb in sources.items()}
-    stats = mistake_counts(recs, tests)
-    write_atomic(out / "mistakes.md", mistakes_markdown(stats, tests))
-    write_atomic(out / "mistakes.csv", mistakes_csv(stats, tests))
-    write_atomic(out / "wrong_answers.csv", wrong_answers_csv(stats))
-    write_atomic(out / "report.png", report_png(recs, tests))
+    specs = {name: mistakes.test_specs(nb) for name, nb in sources.items()}
+    tests = {name: mistakes.named_mistakes(found) for name, found in specs.items()}
+    stats = mistakes.mistake_counts(recs, tests)
+    item_rows = items.from_course(recs, sources, specs)
+    write_atomic(out / "item_analysis.csv", items.csv_text(item_rows))
+    write_atomic(out / "mistakes.md", mistakes.mistakes_markdown(stats, tests, items_section=items.markdown(item_rows)))
+    write_atomic(out / "mistakes.csv", mistakes.mistakes_csv(stats, tests))
+    write_atomic(out / "wrong_answers.csv", mistakes.wrong_answers_csv(stats))
+    write_atomic(out / "report.png", charts.report_png(recs, tests, item_rows))
     graded = {name: [g.grade_id for g in graded_cells(nb)] for name, nb in sources.items()}
     write_atomic(out / "scores_by_question.csv", exports.scores_by_question_csv(recs, graded))
     if canvas is not None and roster is not None:

@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from conftest import AG_REPO, AG_SENTINEL
 
-from autograder import batch, course, outputs
+from autograder import batch, course, mistakes, outputs
 
 CSV_HEADER = ("assignment,duedate,timestamp,student_id,last_name,first_name,email,raw_score,"
               "late_submission_penalty,score,max_score")
@@ -266,9 +266,9 @@ def test_mistakes_report_counts_named_mistakes(graded):
              for r in rows}
     assert count["01_demo", "q1_test", "named", Q1_HINT] == (2, 4)  # bob (5, 7, 3) and grace [5, 7, 3]
     assert count["01_demo", "q3_test", "named", Q3_HINT] == (1, 4)  # grace
-    assert count["01_demo", "q2_test", "other", outputs.OTHER] == (1, 4)  # bob's "B" is no listed mistake
-    assert count["01_demo", "q1_test", "not_answered", outputs.NOT_ANSWERED] == (1, 4)  # carol
-    assert count["02_extra", "q1_test", "not_answered", outputs.NOT_ANSWERED] == (0, 1)
+    assert count["01_demo", "q2_test", "other", mistakes.OTHER] == (1, 4)  # bob's "B" is no listed mistake
+    assert count["01_demo", "q1_test", "not_answered", mistakes.NOT_ANSWERED] == (1, 4)  # carol
+    assert count["02_extra", "q1_test", "not_answered", mistakes.NOT_ANSWERED] == (0, 1)
     md = (out / "mistakes.md").read_text()
     top = md.split("## Most frequent named mistakes", 1)[1].split("\n## ", 1)[0]
     assert top.index(Q1_HINT) < top.index(Q3_HINT)  # the most frequent first
@@ -389,8 +389,20 @@ def test_flat_folder(graded, ag_env, tmp_path):
     nameless = next(r for r in map(lambda p: json.loads(p.read_text()), out.glob("*/01_demo.json"))
                     if r["student"] == "Copy of 01_demo")
     assert (nameless["score"], nameless["status"]) == (4.0, "flagged") and "no student id" in nameless["reason"]
+    # A submission with no student id is no student: flagged.csv keeps it, with its score and what to do;
+    # grades.csv, scores_by_question.csv, canvas.csv and the item analysis leave it out.
     flagged = {r["student"]: r for r in csv.DictReader(io.StringIO((out / "flagged.csv").read_text()))}
-    assert flagged["Copy of 01_demo"]["status"] == "flagged"
+    nameless_row = flagged["Copy of 01_demo"]
+    assert (nameless_row["status"], nameless_row["score"], nameless_row["max_score"]) == ("flagged", "4.0", "4.0")
+    assert "no student id" in nameless_row["reason"]
+    assert "not in grades.csv" in nameless_row["what_to_do"] and "rename the file" in nameless_row["what_to_do"]
+    assert "Copy of 01_demo" not in {r["student_id"] for r in csv_rows(out)[1]}
+    by_question = list(csv.DictReader(io.StringIO((out / "scores_by_question.csv").read_text())))
+    assert {r["student_id"] for r in by_question} == {"alice", "bob", "dave", "fred"}  # erin: no assignment
+    items = [r for r in csv.DictReader(io.StringIO((out / "item_analysis.csv").read_text()))
+             if r["assignment"] == "01_demo"]
+    assert {r["n"] for r in items} == {"2"}  # alice and bob; the nameless copy (4/4) is not counted
+    assert flagged["dave"]["what_to_do"].startswith("scored 0: get the student's .ipynb")
     assert result(out, "alice", "01_demo")["score"] == 4.0
     assert result(out, "alice", "01_demo")["ignored"] == [str(flat / "Copy of alice_01_demo (1).ipynb")]
     assert result(out, "bob", "01_demo")["score"] == 3.0
@@ -398,7 +410,7 @@ def test_flat_folder(graded, ag_env, tmp_path):
     assert result(out, "fred", "01_demo")["flagged"]
     erin = json.loads(next((out / "erin").glob("*.json")).read_text())
     assert erin["flagged"] and erin["assignment"] == "" and ".zip" in erin["reason"]
-    assert len(csv_rows(out)[1]) == 6
+    assert len(csv_rows(out)[1]) == 5  # six submissions, five students
 
     # --assignment names the assignment of a file whose name does not; all gradable: exit 0.
     only = tmp_path / "only"
@@ -522,3 +534,103 @@ def test_canvas_import_from_a_roster(graded, ag_env, tmp_path):
     bad = grade_all(ag_env, graded["sub"], "--out", tmp_path / "out2", "--course", graded["course"],
                     "--canvas", "01_demo=48215")
     assert bad.returncode == 2 and "--canvas needs --roster" in bad.stderr
+
+
+# --- which questions work (item analysis; tests/test_items.py checks its statistics) ------------------------------
+
+def test_item_analysis_of_nbgrader_layout(graded):
+    """grade-all over nbgrader's submitted/ folder writes item_analysis.csv and its section of mistakes.md."""
+    out = graded["out"]
+    rows = {(r["assignment"], r["test"]): r for r in csv.DictReader(io.StringIO((out / "item_analysis.csv").read_text()))}
+    assert set(rows) == {("01_demo", "q1_test"), ("01_demo", "q2_test"), ("01_demo", "q3_test"), ("02_extra", "q1_test")}
+    # 01_demo: alice right everywhere, bob right on q3, grace on q2, carol answered nothing; dave and erin ungradable.
+    q1, q2, q3 = rows["01_demo", "q1_test"], rows["01_demo", "q2_test"], rows["01_demo", "q3_test"]
+    assert [(r["n"], r["facility"], r["not_answered"]) for r in (q1, q2, q3)] == [
+        ("4", "0.250", "0.250"), ("4", "0.500", "0.250"), ("4", "0.500", "0.250")]
+    assert all(r["discrimination"] == "" and r["level"] == "test" for r in rows.values())  # fewer than 20 students
+    # q2 is the multiple choice: the share of each letter (bob B, alice and grace C, carol none), the key C.
+    assert (q2["key"], json.loads(q2["options"])) == ("C", {"A": 0.0, "B": 0.25, "C": 0.5, "D": 0.0, "(no option)": 0.25})
+    assert q1["options"] == q1["key"] == ""
+    assert rows["02_extra", "q1_test"]["flags"] == "too_easy" and q1["flags"] == ""
+    md = (out / "mistakes.md").read_text()
+    section = md.split("## Which questions work (item analysis)", 1)[1]
+    assert "| q2_test | 4 | 50% | - | `A` 0%, `B` 25%, **`C` 50%**, `D` 0%, none 25% |  |" in section
+    assert "- 02_extra q1_test: nearly everyone right" in section
+
+
+def test_no_student_id_is_no_student():
+    """A graded copy with no student id: in flagged.csv with its score, in no student's file."""
+    from autograder import exports, outputs
+
+    tests = [{"name": "q1_test", "score": 1.0, "max_score": 1.0, "status": "passed", "output": ""}]
+    alice = {"student": "alice", "assignment": "01_demo", "score": 1.0, "max_score": 1.0, "status": "graded",
+             "flagged": False, "flags": [], "tests": tests}
+    copy = dict(alice, student="Copy of 01_demo", status="flagged", flagged=True, flags=[outputs.NO_STUDENT_ID],
+                reason=outputs.NO_STUDENT_ID)
+    recs = [alice, copy]
+    assert [r["student_id"] for r in csv.DictReader(io.StringIO(outputs.grades_csv(recs)))] == ["alice"]
+    by_question = exports.scores_by_question_csv(recs, {"01_demo": ["q1_test"]})
+    assert [r["student_id"] for r in csv.DictReader(io.StringIO(by_question))] == ["alice"]
+    roster = [exports.Student("alice", "Alice"), exports.Student("Copy of 01_demo", "Not a student")]
+    canvas = list(csv.reader(io.StringIO(exports.canvas_csv(recs, roster, "01_demo", "1"))))
+    assert [row[-1] for row in canvas[1:]] == ["1", ""]  # even a roster entry of that name gets nothing
+    flagged = list(csv.DictReader(io.StringIO(outputs.flagged_csv(recs, not_in_roster=[copy]))))
+    assert len(flagged) == 1 and (flagged[0]["student"], flagged[0]["score"]) == ("Copy of 01_demo", "1.0")
+    assert "rename the file after its student" in flagged[0]["what_to_do"]
+
+
+# --- what instructors and students read: whole answers, words never split ----------------------------------------
+
+LONG_ANSWER = "nn.LSTM(6, 9, num_layers=2, bidirectional=True, proj_size=3, batch_first=True)"
+LONG_FEEDBACK = ("WrongAnswer: Your answer is a tensor. If you meant its shape, use tuple(x.shape); see "
+                 "torch.nn.utils.rnn.pack_padded_sequence(enforce_sorted=False) for batch-first layouts. ") * 2
+
+
+def _columns(text):
+    """{row's test: (answer column text, feedback text)} of report.table's output, its column lines joined."""
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("test "))
+    start, end = header.index("answer"), header.index("feedback")
+    found, current = {}, None
+    for line in lines[lines.index(header) + 2:]:
+        if line.startswith("Total:"):
+            break
+        if line[:1].strip():
+            current = line.split()[0]
+            found[current] = ([], [])
+        found[current][0].append(line[start:end].strip())
+        found[current][1].append(line[end:].strip())
+    return {test: (" ".join(filter(None, a)), " ".join(filter(None, f))) for test, (a, f) in found.items()}
+
+
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_grade_table_shows_answers_whole_and_never_splits_a_word(width):
+    from autograder import report, scoring
+
+    results = [scoring.TestResult("q1_test", 0.0, 1.0, "failed", LONG_FEEDBACK.strip(), "Exercise 1", LONG_ANSWER,
+                                  "wrong"),
+               scoring.TestResult("q2_test", 1.0, 1.0, "passed", "Correct!", "Exercise 2", "(4, 2, 3)", "correct")]
+    text = report.table(results, "x graded as y", width=width)
+    columns = _columns(text)
+    assert columns["q1_test"] == (LONG_ANSWER, " ".join(LONG_FEEDBACK.split()))  # whole, in order
+    assert columns["q2_test"] == ("(4, 2, 3)", "Correct!")
+    assert "..." not in text
+    tokens = set(text.split())
+    assert all(word in tokens for word in LONG_FEEDBACK.split() + LONG_ANSWER.split()), text  # no word split
+    # Only a line holding a word wider than the feedback column may pass the width.
+    assert all(len(line) <= width or "pack_padded_sequence" in line for line in text.splitlines()), text
+
+
+def test_feedback_page_and_mistakes_show_answers_whole():
+    from autograder import mistakes
+
+    test = {"name": "q1_test", "score": 0.0, "max_score": 1.0, "status": "failed", "output": LONG_FEEDBACK,
+            "extra_data": {"title": "Exercise 1", "answer": LONG_ANSWER, "verdict": "wrong"}}
+    record = {"student": "bob", "assignment": "01_demo", "score": 0.0, "max_score": 1.0, "status": "graded",
+              "flagged": False, "flags": [], "tests": [test]}
+    page = visible_text(outputs.feedback_html(record))
+    assert LONG_ANSWER in page and LONG_FEEDBACK.strip() in page
+    stats = mistakes.mistake_counts([record], {"01_demo": {"q1_test": []}})
+    md = mistakes.mistakes_markdown(stats, {"01_demo": {"q1_test": []}})
+    assert f"| 1 | `{LONG_ANSWER}` |" in md
+    assert LONG_ANSWER in mistakes.wrong_answers_csv(stats)
