@@ -236,8 +236,10 @@ def test_a_grader_that_fails_its_self_test_stops_instead_of_grading(tmp_path):
         with pytest.raises(SelfTestError, match="failed its self-test") as info:
             selftest.run(engine)
     assert "not of any submission" in str(info.value)
+    # It names what the child could not reach, not a guess.
+    assert "student code could not import: import matplotlib.sankey (ModuleNotFoundError" in str(info.value)
     with Engine(workers=1, timeout=10) as engine:  # the same job on a sound sandbox
-        assert [r.score for r in selftest.run(engine).results] == [1.0]
+        assert [(r.name, r.score) for r in selftest.run(engine).results] == [("q0_test", 1.0), ("q1_test", 1.0)]
 
 
 # --- a notebook of another assignment ---------------------------------------------------------------------
