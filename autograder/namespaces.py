@@ -8,7 +8,8 @@ default AppArmor rule, nor Docker's default seccomp profile).
 
     isolate(root, enabled)      unshare: {protection: True or why not}
     minimal_root(expose, system)  a new root holding only the system's folders, the interpreter's
-                                folders and a private /tmp, all read-only but /tmp (pivot_root)
+                                folders (wherever they are, /tmp included) and a private /tmp, all
+                                read-only but /tmp (pivot_root)
     hide(paths, expose)         the fallback: an empty read-only tmpfs over each folder, /dev/null over each file
     private_tmp(expose)         fresh tmpfs over /tmp, /var/tmp, /dev/shm, /run/lock
     private_proc()              a /proc of this PID namespace only (the caller must be its PID 1)

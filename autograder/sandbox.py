@@ -8,7 +8,8 @@ A worker's zygote forks this child for every submission (worker.py). The child
    namespace of its own) and, when it got a PID namespace, forks the PID 1 of it, which
    does the rest while the child only waits and passes on its exit status;
 3. shuts itself in (`enter`): its private mount namespace gets a new root holding only
-   the system's folders and the interpreter's, read-only, a few device nodes and private
+   the system's folders and the interpreter's (wherever they are: under /tmp, in a home,
+   inside the course), read-only, a few device nodes and private
    /tmp, /var/tmp, /dev/shm and /run/lock (namespaces.minimal_root; where that fails, an
    empty read-only tmpfs covers each folder known to be private, such as source/, the
    submissions, the output and the user's home), and /proc shows only its own processes; no
