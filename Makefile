@@ -15,10 +15,16 @@ TORCH_CPU_INDEX ?= https://download.pytorch.org/whl/cpu
 TORCH_VERSION := $(shell sed -n 's/^torch==\([0-9.]*\).*/\1/p' requirements.txt)
 # Extra flags for `jupyter lab` (the tests pass --no-browser, a port and a token).
 LAB_FLAGS ?=
+# What `make lab` opens: in the browser, and in the URL it prints (with --no-browser too).
+START_PAGE := notebooks/00_start_here.ipynb
+# The lab students get hides nbgrader's instructor panels (Create Assignment, Formgrader, the
+# assignment and course lists): `make setup` writes a Jupyter config folder into the venv that
+# `make lab` adds to JUPYTER_CONFIG_PATH. `make instructor-lab` (or `.venv/bin/jupyter lab`) keeps them.
+STUDENT_JUPYTER := $(abspath $(VENV))/etc/jupyter-student
 
-.PHONY: setup torch lab test test-fast release check-release student-edition cheatsheet benchmarks clean
+.PHONY: setup torch lab instructor-lab test test-fast release check-release student-edition cheatsheet benchmarks clean
 
-setup: $(VENV)/.installed
+setup: $(VENV)/.installed $(STUDENT_JUPYTER)/labconfig/page_config.json
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -36,9 +42,19 @@ torch:
 	  $(BIN)/python -m pip install --quiet "torch==$(TORCH_VERSION)"; \
 	fi
 
+$(STUDENT_JUPYTER)/labconfig/page_config.json: Makefile | $(VENV)/.installed
+	mkdir -p $(@D)
+	printf '%s\n' '{"ServerApp": {"jpserver_extensions": {"nbgrader.server_extensions.formgrader": false, "nbgrader.server_extensions.validate_assignment": false, "nbgrader.server_extensions.assignment_list": false, "nbgrader.server_extensions.course_list": false}}}' > $(STUDENT_JUPYTER)/jupyter_server_config.json
+	printf '%s\n' '{"disabledExtensions": {"@jupyter/nbgrader": true}}' > $@
+
 # The course root is served, so the start page's links to release/ work; the start page opens first.
 lab: setup
-	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=$(CURDIR) $(LAB_FLAGS) notebooks/00_start_here.ipynb
+	JUPYTER_CONFIG_PATH="$(STUDENT_JUPYTER)$(if $(JUPYTER_CONFIG_PATH),:$(JUPYTER_CONFIG_PATH))" \
+	  $(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/$(START_PAGE) $(LAB_FLAGS)
+
+# The same course with nbgrader's panels (Formgrader, Create Assignment), for instructors.
+instructor-lab: setup
+	$(BIN)/jupyter lab $(ROOT_FLAG) --ServerApp.root_dir=$(CURDIR) $(LAB_FLAGS)
 
 test: setup
 	$(BIN)/python -m pytest

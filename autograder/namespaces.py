@@ -8,7 +8,8 @@ default AppArmor rule, nor Docker's default seccomp profile).
 
     isolate(root, enabled)      unshare: {protection: True or why not}
     minimal_root(expose, system)  a new root holding only the system's folders, the interpreter's
-                                folders and a private /tmp, all read-only but /tmp (pivot_root)
+                                folders (wherever they are, /tmp included) and a private /tmp, all
+                                read-only but /tmp (pivot_root)
     hide(paths, expose)         the fallback: an empty read-only tmpfs over each folder, /dev/null over each file
     private_tmp(expose)         fresh tmpfs over /tmp, /var/tmp, /dev/shm, /run/lock
     private_proc()              a /proc of this PID namespace only (the caller must be its PID 1)
@@ -161,34 +162,64 @@ def _umount(path, flags=0):
     _check(_libc.umount2(os.fsencode(path), flags), f"umount {path}")
 
 
-def _bind_into(new_root, path, real=None):
-    """Make `path` inside `new_root` show `real` (default: `path` itself), read-only; keep symlinks as they are."""
-    real = real or path
-    target = new_root + path
-    if os.path.islink(path) and real == path:  # /lib -> usr/lib on merged-/usr systems
-        os.makedirs(os.path.dirname(target), 0o755, exist_ok=True)
-        if not os.path.lexists(target):
-            os.symlink(os.readlink(path), target)
-        return
-    if os.path.isdir(real):
+def _open_path(path):
+    return os.open(path, os.O_PATH | os.O_CLOEXEC)
+
+
+def _close_all(*groups):
+    for group in groups:
+        for _, fd, _ in group:
+            os.close(fd)
+
+
+def _opened(expose, system):
+    """What the new root will show, opened now: (links, system, interpreter, devices).
+
+    links: [(path, link text)]; the others: [(path, fd, is a folder)]. Everything is opened
+    before the first mount because the staging tmpfs covers STAGE (/tmp): a course, its venv or
+    the target of a symlink to either may live there, and after that mount their paths would
+    lead nowhere. An O_PATH fd keeps what it names reachable.
+    """
+    links, shown = [], ([], [], [])
+    system_binds, interpreter, devices = shown
+    try:
+        for path in system:
+            if os.path.islink(path):  # /lib -> usr/lib on merged-/usr systems: the link, as it is
+                links.append((path, os.readlink(path)))
+            elif os.path.exists(path):
+                system_binds.append((path, _open_path(path), os.path.isdir(path)))
+        for name, real in sorted(expose):  # a folder before what is inside it
+            if os.path.isdir(real):
+                # At the name Python uses (maybe through a symlink) and at its own.
+                for at in dict.fromkeys((name, real)):
+                    interpreter.append((at, _open_path(real), True))
+        for name in DEVICE_NODES:
+            if os.path.exists(f"/dev/{name}"):
+                devices.append((f"/dev/{name}", _open_path(f"/dev/{name}"), False))
+    except BaseException:
+        _close_all(*shown)
+        raise
+    return links, system_binds, interpreter, devices
+
+
+def _bind_at(target, fd, folder):
+    """Bind the file or folder that `fd` holds at `target` (made if missing), read-only."""
+    if folder:
         os.makedirs(target, 0o755, exist_ok=True)
     else:
         os.makedirs(os.path.dirname(target), 0o755, exist_ok=True)
         if not os.path.exists(target):
             open(target, "w").close()
-    fd = os.open(real, os.O_PATH | os.O_CLOEXEC)
-    try:
-        _bind_read_only(target, fd)
-    finally:
-        os.close(fd)
+    _bind_read_only(target, fd)
 
 
 def minimal_root(expose, system, proc=False, hide=()):
     """Replace this mount namespace's root by one that holds only what student code needs.
 
     `system`: the system's folders (bound read-only where they exist); `expose`: [name, real
-    folder] pairs of the interpreter's folders (bound at both places, read-only). /dev holds only
-    the harmless device nodes, /tmp and /var/tmp are fresh tmpfs, and with `proc` (the caller is
+    folder] pairs of the interpreter's folders (bound at both places, read-only), wherever they
+    are: under /tmp, in a home, inside the course folder, behind a symlink. /dev holds only the
+    harmless device nodes, /tmp and /var/tmp are fresh tmpfs, and with `proc` (the caller is
     the PID 1 of its own PID namespace) /proc is that namespace's; else it is an empty folder.
     Everything else of the host, the course, the submissions and every home included, is simply
     not there: an allowlist, where hide() is a blocklist.
@@ -198,47 +229,63 @@ def minimal_root(expose, system, proc=False, hide=()):
 
     The new /proc is mounted before the old root goes: in a user namespace the kernel allows a
     proc mount only while another one is fully visible in the mount namespace.
+
+    Raises OSError, with the host's tree as it was, when the new root can't be made (the caller
+    then falls back to hide()); RuntimeError when the root was switched but the old one could not
+    be dropped (then the child must not run).
     """
-    mount("tmpfs", STAGE, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
-    new_root = os.path.join(STAGE, "root")
+    links, system_binds, interpreter, devices = _opened(expose, system)
+    try:
+        mount("tmpfs", STAGE, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+        try:
+            new_root = os.path.join(STAGE, "root")
+            _assemble(new_root, links, system_binds, interpreter, devices, proc,
+                      hide, [at for pair in expose for at in pair])
+            old = f"{new_root}/.old-root"
+            os.mkdir(old, 0o700)
+            _syscall(SYS_PIVOT_ROOT, "pivot_root", ctypes.c_char_p(new_root.encode()), ctypes.c_char_p(old.encode()))
+        except BaseException:
+            _umount(STAGE, MNT_DETACH)  # the host's /tmp as it was, for the fallback
+            raise
+    finally:
+        _close_all(system_binds, interpreter, devices)
+    try:
+        os.chdir("/")
+        _umount("/.old-root", MNT_DETACH)  # the host's whole tree, gone from this namespace
+        os.rmdir("/.old-root")
+        mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    except OSError as err:
+        raise RuntimeError(f"the new root is in place but the host's could not be dropped ({err})") from None
+
+
+def _assemble(new_root, links, system_binds, interpreter, devices, proc, hide, exposed):
+    """The new root at `new_root`, from what _opened() holds."""
     os.mkdir(new_root, 0o755)
     mount("tmpfs", new_root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
-    for path in system:
-        if os.path.lexists(path):
-            _bind_into(new_root, path)
+    for path, text in links:
+        os.makedirs(os.path.dirname(new_root + path), 0o755, exist_ok=True)
+        os.symlink(text, new_root + path)
+    for path, fd, folder in system_binds:
+        _bind_at(new_root + path, fd, folder)
     for path, options in PRIVATE_TMP:  # before the interpreter: a venv may live under /tmp
         os.makedirs(new_root + path, 0o755, exist_ok=True)
         mount("tmpfs", new_root + path, "tmpfs", MS_NOSUID | MS_NODEV, options)
-    for shown, real in sorted(expose):  # a folder before what is inside it
-        for at in (shown, real):
-            if os.path.isdir(real) and not os.path.exists(new_root + at):
-                _bind_into(new_root, at, real)
-    exposed = [at for pair in expose for at in pair]
+    for path, fd, folder in interpreter:
+        if not os.path.exists(new_root + path):  # else already shown: inside /usr, or a folder above it
+            _bind_at(new_root + path, fd, folder)
     for path in hide:
         if os.path.isdir(new_root + path) and not any(inside(at, path) for at in exposed if at != path):
             mount("tmpfs", new_root + path, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_RDONLY,
                   "size=1m,mode=0755")
-    for name in DEVICE_NODES:
-        if os.path.exists(f"/dev/{name}"):
-            target = f"{new_root}/dev/{name}"
-            os.makedirs(os.path.dirname(target), 0o755, exist_ok=True)
-            open(target, "w").close()
-            fd = os.open(f"/dev/{name}", os.O_PATH | os.O_CLOEXEC)
-            try:
-                mount(f"/proc/self/fd/{fd}", target, None, MS_BIND)
-            finally:
-                os.close(fd)
+    for path, fd, _ in devices:
+        target = new_root + path
+        os.makedirs(os.path.dirname(target), 0o755, exist_ok=True)
+        open(target, "w").close()
+        mount(f"/proc/self/fd/{fd}", target, None, MS_BIND)
     os.symlink("/proc/self/fd", f"{new_root}/dev/fd")
     os.makedirs(f"{new_root}/proc", 0o555, exist_ok=True)
     if proc:
         mount("proc", f"{new_root}/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    old = f"{new_root}/.old-root"
-    os.mkdir(old, 0o700)
-    _syscall(SYS_PIVOT_ROOT, "pivot_root", ctypes.c_char_p(new_root.encode()), ctypes.c_char_p(old.encode()))
-    os.chdir("/")
-    _umount("/.old-root", MNT_DETACH)  # the host's whole tree, gone from this namespace
-    os.rmdir("/.old-root")
-    mount(None, "/", None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
 
 
 # --- hiding folders ----------------------------------------------------------------------------------------

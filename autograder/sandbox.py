@@ -8,7 +8,8 @@ A worker's zygote forks this child for every submission (worker.py). The child
    namespace of its own) and, when it got a PID namespace, forks the PID 1 of it, which
    does the rest while the child only waits and passes on its exit status;
 3. shuts itself in (`enter`): its private mount namespace gets a new root holding only
-   the system's folders and the interpreter's, read-only, a few device nodes and private
+   the system's folders and the interpreter's (wherever they are: under /tmp, in a home,
+   inside the course), read-only, a few device nodes and private
    /tmp, /var/tmp, /dev/shm and /run/lock (namespaces.minimal_root; where that fails, an
    empty read-only tmpfs covers each folder known to be private, such as source/, the
    submissions, the output and the user's home), and /proc shows only its own processes; no
@@ -52,7 +53,8 @@ OUTPUT_KEPT = 64 * 1024        # characters of each cell's stdout/stderr kept (t
 # programs, libraries and settings, never a home, a course or a scratch folder of the host.
 SYSTEM_READ = ("/usr", "/lib", "/lib32", "/lib64", "/libx32", "/bin", "/sbin", "/etc", "/sys")
 DEVICES = ("/dev/null", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/full")
-DISABLE_ENV = "AUTOGRADER_SANDBOX_DISABLE"  # a test switch: "namespaces", "landlock", "seccomp" (comma-separated)
+# A test switch: "namespaces", "landlock", "seccomp", or "minimal_root" (the blocklist fallback then), comma-separated.
+DISABLE_ENV = "AUTOGRADER_SANDBOX_DISABLE"
 
 # Captured before any student code: the child writes its messages with these.
 _write, _dumps = os.write, json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
@@ -176,14 +178,18 @@ def enter(config, keep_fd, root, active):
     proc_ok = False
     if active.get("mount_namespace") is True:
         pid_1 = active.get("pid_namespace") is True
-        try:  # an allowlist: a root holding only the system, the interpreter and a private /tmp
-            namespaces.minimal_root(config["expose"], SYSTEM_READ, proc=pid_1, hide=config["hide"])
-            active["minimal_root"] = active["hidden_paths"] = active["read_only_filesystem"] = True
-            active["private_tmp"] = tmp_ok = True
-            if pid_1:
-                active["private_proc"] = proc_ok = True
-        except OSError as err:  # else a blocklist: cover what we know must be hidden
-            active["minimal_root"] = _why(err)
+        fallback = f"turned off ({DISABLE_ENV})" if "minimal_root" in disabled else None
+        if fallback is None:
+            try:  # an allowlist: a root holding only the system, the interpreter and a private /tmp
+                namespaces.minimal_root(config["expose"], SYSTEM_READ, proc=pid_1, hide=config["hide"])
+                active["minimal_root"] = active["hidden_paths"] = active["read_only_filesystem"] = True
+                active["private_tmp"] = tmp_ok = True
+                if pid_1:
+                    active["private_proc"] = proc_ok = True
+            except OSError as err:
+                fallback = _why(err)
+        if fallback is not None:  # a blocklist: cover what we know must be hidden
+            active["minimal_root"] = fallback
             failed = namespaces.hide(config["hide"], config["expose"])
             active["hidden_paths"] = True if not failed else "not hidden: " + ", ".join(failed)
             _try(active, "read_only_filesystem", namespaces.read_only_tree)  # writable: only the private tmpfs below
@@ -289,7 +295,25 @@ def enter(config, keep_fd, root, active):
         except OSError as err:
             active["seccomp"] = f"not available ({err.strerror or err})"
     _try(active, "dies_with_the_grader", lambda: prctl(PR_SET_PDEATHSIG, signal.SIGKILL))  # after the uid change
+    # Lazily imported modules live in the interpreter's folders: say which ones the layers above
+    # left unreadable, so that a failed self-test names the cause instead of guessing.
+    active["interpreter_detail"] = _interpreter_readable(config["expose"])
     return active
+
+
+def _interpreter_readable(expose):
+    """'readable: N folders', or 'NOT readable: <folder> (<why>), ...' as student code sees them."""
+    folders = sorted({at for pair in expose for at in pair})
+    unreadable = []
+    for folder in folders:
+        try:
+            with os.scandir(folder) as entries:
+                next(entries, None)
+        except OSError as err:
+            unreadable.append(f"{folder} ({err.strerror or type(err).__name__})")
+    if unreadable:
+        return "NOT readable: " + ", ".join(unreadable)
+    return f"readable: {len(folders)} folder" + ("s" if len(folders) != 1 else "")
 
 
 def _try(active, name, action):

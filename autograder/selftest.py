@@ -8,8 +8,11 @@ handing out zeros.
 
 The job's answer cell imports modules nobody preloaded (from the standard library and from
 site-packages), as student code does, and answers with the course's own checks cell when
-the course has one. A second cell tries to read a canary file planted in the course's
-source/ for the run: whether it could is what `course_hidden` reports, the one question
+the course has one. A failed self-test names what the child could not reach, as it saw it:
+the interpreter's folders that it could not read (sandbox.enter checks them in every child;
+that covers a sandbox in which no cell runs at all) and, from a cell before the others, the
+imports that failed. A last cell tries to read a canary file planted in the course's source/
+for the run: whether it could is what `course_hidden` reports, the one question
 that matters about isolation (can student code read the hidden tests?), answered by trying
 rather than by reading the protections' names. `--require-isolation` refuses to grade when
 the answer is not a clear "hidden".
@@ -54,6 +57,20 @@ def checks_source(*notebooks):
     return ""
 
 
+# Before the checks cell, so that its answer crosses as plain text (not as an answer kind).
+DIAGNOSIS = """def _unimportable(modules):
+    import importlib
+    found = []
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except BaseException as err:
+            found.append(f"import {{name}} ({{type(err).__name__}}: {{err}})")
+    return "; ".join(found)[:1000]
+answer_q0 = _unimportable({modules!r})"""
+UNIMPORTABLE = "student code could not import: "
+
+
 def job(course=None, checks="", canary=None):
     """The self-test's pipeline.Job; `checks`: the course's checks cell, if it has one;
     `canary`: (path, token) of the file planted in source/, if one could be."""
@@ -63,7 +80,11 @@ def job(course=None, checks="", canary=None):
     imports = "\n".join(f"import {name}" for name in LAZY_IMPORTS)
     test = (f"expect_shape('{ASSIGNMENT}.q1', answer_q1, {ANSWER!r})" if checks
             else f"assert answer_q1 == {ANSWER!r}, 'the self-test answer did not arrive'")
-    cells = []
+    cells = [
+        new_code_cell(DIAGNOSIS.format(modules=list(LAZY_IMPORTS)), metadata=_meta("q0_answer", solution=True)),
+        new_code_cell(f"assert not answer_q0, {UNIMPORTABLE!r} + answer_q0",
+                      metadata=_meta("q0_test", grade=True, locked=True, points=1)),
+    ]
     if checks:
         cells.append(new_code_cell(checks, metadata=_meta("course_checks", locked=True)))
     cells += [
@@ -118,12 +139,7 @@ def run(engine, course=None, checks=""):
                 pass
     lost = [r for r in results if r.name == "q1_test" and r.score < r.max_score]
     if lost or not results:
-        detail = "; ".join(f"{r.name}: {r.output or r.verdict}" for r in lost)[:600]
-        raise SelfTestError(
-            "the grader failed its self-test: a notebook with a known right answer did not get full marks "
-            f"({detail}). This is a fault of the grader or of how it was installed, not of any submission; "
-            "nothing was graded. Check that the interpreter and its packages are readable from a fresh "
-            "process (a symlinked venv, a venv in a private folder), then run again.")
+        raise SelfTestError(failure_message(results, engine.protections))
     hidden = why or next((r.score == r.max_score for r in results if r.name == "q2_test"), why)
     if engine.protections is not None:
         engine.protections["course_hidden"] = True if hidden is True else (
@@ -133,6 +149,27 @@ def run(engine, course=None, checks=""):
                     "'What the sandbox guarantees')", "could read the course's source/" if hidden is False else
                     f"may read the course's source/ ({hidden})")
     return Outcome(hidden, results)
+
+
+def failure_message(results, protections=None):
+    """Why the self-test failed, as the sandboxed child saw it: the interpreter's folders it could not
+    read (sandbox.enter checks them), the imports that failed, or that the child gave no answer."""
+    detail = "; ".join(f"{r.name}: {r.output or r.verdict}" for r in results
+                       if r.name == "q1_test" and r.score < r.max_score)[:600] or "no result came back"
+    folders = str((protections or {}).get("interpreter_detail", ""))
+    imports = next((r.output for r in results if r.name == "q0_test" and UNIMPORTABLE in (r.output or "")), "")
+    causes = []
+    if folders.startswith("NOT readable"):
+        causes.append(f"inside the sandbox the interpreter's folders were {folders[:1200]}")
+    if imports:
+        causes.append(f"inside the sandbox {UNIMPORTABLE}{imports.split(UNIMPORTABLE, 1)[1].strip()[:1000]}")
+    if not causes:
+        causes.append("the sandboxed child could read the interpreter's folders" if folders.startswith("readable")
+                      else "the sandboxed child reported nothing on the interpreter's folders")
+    return ("the grader failed its self-test: a notebook with a known right answer did not get full marks "
+            f"({detail}). Observed: {'; '.join(causes)}. This is a fault of the grader or of how it was "
+            "installed, not of any submission; nothing was graded (docs/sandbox.md says what the sandbox "
+            "shows student code).")
 
 
 def require_isolation(outcome):

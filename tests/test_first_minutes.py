@@ -1,7 +1,8 @@
 """A new user's first five minutes, as the README describes them.
 
-- `make lab` serves the course root and opens the start page, and every link on the start
-  page opens through that very server (its contents API);
+- `make lab` serves the course root and opens the start page (the URL it prints too), every link
+  on the start page opens through that very server (its contents API), and nbgrader's instructor
+  panels are off there, while `make instructor-lab` keeps them;
 - `make setup` takes torch's CPU build on Linux, also where PyTorch's index can't be reached,
   shown on a simulated machine with its own package indexes;
 - the grader runs from any folder, through a symlinked venv too, and a grader that can't
@@ -41,18 +42,21 @@ def _get(url):
 # --- make lab -------------------------------------------------------------------------------------------
 
 @pytest.fixture
-def lab_server(tmp_path):
-    """`make lab`, exactly as the README runs it, plus only what a test needs (no browser, a port, a token)."""
+def lab_server(tmp_path, request):
+    """`make lab` (or the target the test names), exactly as the README runs it, plus only what a test
+    needs (no browser, a port, a token)."""
+    target = getattr(request, "param", "lab")
     port, token = free_port(), secrets.token_hex(16)
     env = dict(os.environ)
     env.pop("LSTM_COURSE_NO_FIGURES", None)
+    env.pop("JUPYTER_CONFIG_PATH", None)
     for name in ("JUPYTER_CONFIG_DIR", "JUPYTER_RUNTIME_DIR", "JUPYTER_DATA_DIR", "IPYTHONDIR"):
         env[name] = str(tmp_path / name.lower())
     flags = (f"--no-browser --port={port} --ServerApp.port_retries=0 --ServerApp.ip=127.0.0.1 "
              f"--IdentityProvider.token={token} --LabApp.user_settings_dir={tmp_path / 'settings'} "
              f"--LabApp.workspaces_dir={tmp_path / 'workspaces'}")
     log = open(tmp_path / "lab.log", "wb")
-    proc = subprocess.Popen(["make", "--no-print-directory", "lab", f"LAB_FLAGS={flags}"], cwd=ROOT, env=env,
+    proc = subprocess.Popen(["make", "--no-print-directory", target, f"LAB_FLAGS={flags}"], cwd=ROOT, env=env,
                             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -77,6 +81,28 @@ def lab_server(tmp_path):
         log.close()
 
 
+def page_config(base, path, token):
+    """(the path a GET of `path` ends at, the JupyterLab page config that page carries)."""
+    with urllib.request.urlopen(f"{base}{path}?token={token}", timeout=30) as reply:
+        html = reply.read().decode()
+        landed = urllib.parse.urlsplit(reply.url).path
+    data = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', html, re.S)
+    assert data, html[:2000]
+    return landed, json.loads(data.group(1))
+
+
+def _status(url):
+    try:
+        with urllib.request.urlopen(url, timeout=30) as reply:
+            return reply.status
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+START_PAGE = "/lab/tree/notebooks/00_start_here.ipynb"
+NBGRADER_LAB = "@jupyter/nbgrader"  # its plugins: create-assignment, formgrader, assignment-list, course-list...
+
+
 def notebook_links(nb):
     """Relative links to notebooks in a notebook's markdown cells."""
     links = []
@@ -93,9 +119,18 @@ def test_make_lab_serves_the_course_root_and_every_start_page_link(lab_server):
     listing = {item["name"] for item in _get(f"{base}/api/contents/?token={token}")[1]["content"]}
     assert {"notebooks", "release"} <= listing, listing
 
-    # What the browser is sent to: the start page, under the course root.
-    opened = next(lab_server["runtime"].glob("jpserver-file-to-run-*-open.html")).read_text()
-    assert "/lab/tree/notebooks/00_start_here.ipynb" in opened
+    # What the browser is sent to, and the URL printed for --no-browser: the start page, not the Launcher.
+    opened = next(lab_server["runtime"].glob("jpserver-*-open.html")).read_text()
+    assert f"{base}{START_PAGE}?token=" in opened
+    printed = re.findall(rf"{re.escape(base)}(/\S*)\?token=", lab_server["log"]())
+    assert printed and set(printed) == {START_PAGE}, lab_server["log"]()
+    landed, config = page_config(base, "/", token)  # the server's own root goes there too
+    assert landed == START_PAGE and config["treePath"] == "notebooks/00_start_here.ipynb", (landed, config["treePath"])
+
+    # Students don't see nbgrader's instructor panels: its lab extension is off, its server extensions too.
+    assert NBGRADER_LAB in config["disabledExtensions"], config["disabledExtensions"]
+    assert any(ext["name"] == NBGRADER_LAB for ext in config["federated_extensions"])  # installed, but off
+    assert _status(f"{base}/formgrader?token={token}") == 404
 
     start = _get(f"{base}/api/contents/notebooks/00_start_here.ipynb?token={token}")[1]
     links = notebook_links(start["content"])
@@ -105,6 +140,14 @@ def test_make_lab_serves_the_course_root_and_every_start_page_link(lab_server):
         path = posixpath.normpath(posixpath.join("notebooks", link))
         status, model = _get(f"{base}/api/contents/{urllib.parse.quote(path)}?content=0&token={token}")
         assert status == 200 and model["type"] == "notebook", (link, model)
+
+
+@pytest.mark.parametrize("lab_server", ["instructor-lab"], indirect=True)
+def test_make_instructor_lab_keeps_nbgrader_panels(lab_server):
+    base, token = lab_server["base"], lab_server["token"]
+    _, config = page_config(base, "/lab", token)
+    assert NBGRADER_LAB not in config["disabledExtensions"], config["disabledExtensions"]
+    assert _status(f"{base}/formgrader?token={token}") == 200
 
 
 # --- torch's CPU build ------------------------------------------------------------------------------------
@@ -236,8 +279,10 @@ def test_a_grader_that_fails_its_self_test_stops_instead_of_grading(tmp_path):
         with pytest.raises(SelfTestError, match="failed its self-test") as info:
             selftest.run(engine)
     assert "not of any submission" in str(info.value)
+    # It names what the child could not reach, not a guess.
+    assert "student code could not import: import matplotlib.sankey (ModuleNotFoundError" in str(info.value)
     with Engine(workers=1, timeout=10) as engine:  # the same job on a sound sandbox
-        assert [r.score for r in selftest.run(engine).results] == [1.0]
+        assert [(r.name, r.score) for r in selftest.run(engine).results] == [("q0_test", 1.0), ("q1_test", 1.0)]
 
 
 # --- a notebook of another assignment ---------------------------------------------------------------------

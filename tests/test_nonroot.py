@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 import nonroot
-from corpus import SECRET_ENV
+from corpus import SECRET_ENV, build_corpus
 from test_hostile import LESSON, TIMEOUT, Listener, check_grade_all, corpus_for, dump, plant_secrets, print_observed
 
 MODES = {
@@ -48,20 +48,21 @@ def user():
         pytest.fail(f"no ordinary user to grade as: {err}")
 
 
-def grade_all_as(user, base, mode, cases=None, disable=None):
-    """Build the corpus in `base` (the user's), grade it there as the user; (cases, done, subs, out, ...)."""
-    course = nonroot.course_copy(user, base / "course")
+def grade_all_as(user, base, mode, cases=None, disable=None, course=None):
+    """Build the corpus in `base` (the user's), grade it there as the user; (cases, done, subs, out, ...).
+
+    cases: only these of LESSON (default: the whole corpus); course: the course to grade with
+    (default: the user's copy, made in base/course)."""
+    course = course or nonroot.course_copy(user, base / "course")
     subs, out = base / "submissions", base / "out"
     listener = Listener()
     secret, secrets = plant_secrets(base / "home", course / "gradebook.db")
     try:
-        built = corpus_for(subs, "flat", course, out, port=listener.port, secrets=secrets)
-        if cases is not None:
-            keep = [c for c in built if c.student in cases and c.lesson == LESSON]
-            for c in built:
-                if c not in keep:
-                    c.path.unlink()
-            built = keep
+        if cases is None:
+            built = corpus_for(subs, "flat", course, out, port=listener.port, secrets=secrets)
+        else:
+            built = build_corpus(subs, LESSON, course=course, out=out, cases=cases, port=listener.port,
+                                 secrets=secrets)
         nonroot.give(user, base)
         env = user.env(**{SECRET_ENV: secret, "AUTOGRADER_SANDBOX_DISABLE": disable if disable is not None
                           else MODES[mode]})
