@@ -1,4 +1,4 @@
-"""The plain data of function and class answers: their cases going in, what happened coming out (pasted after checks.py).
+"""The plain data of function and class answers: cases in, what each call did out (pasted after checks.py).
 
 A function answer (`lstm_step`) or a module class (`SequenceClassifier`) is judged by what it does on
 cases drawn at checking time from a seed. In the project's grader it runs in the sandboxed child and
@@ -24,11 +24,12 @@ A reference (course/references/<lesson>.py: `references[name] = {...}`) has thes
 `state_check(settings, weights)`), `mistakes` [(hint, variant)], `signature`, `outputs`, `not_yet`,
 and optionally `kind` ("module" for a class, "trained" for a trained model), `delegated`, `matmul`,
 `errors` {type name: hint, or [(message fragment, hint), ...]}, `raises` {type name: hint when it
-does not raise}, `report` (a subset of ("state", "replaced", "grads")), `messages` {"state",
-"replaced", "grads": texts}, `grad` (True: references run with autograd on), `observe(answer,
-*args) -> (result, extra)` with `extra_check(extra, *args)` and `extra_note(extra, *args)`,
-`compare(got, want) -> bool` (e.g. `log10_close(1e-3)`), `cases` and `visible_cases` (how many
-cases the hidden and the visible checks draw). docs/architecture.md explains each with an example.
+does not raise}, `report` (a subset of ("state", "replaced", "grads")) with `report_check(reports,
+*case)` and `messages` {"state", "replaced", "grads": texts}, `grad` (True: autograd on),
+`observe(answer, *case) -> (result, extra)` with `extra_check(extra, *case)` and
+`extra_note(extra, *case)`, `compare(got, want) -> bool` (e.g. `log10_close(1e-3)`), `cases` and
+`visible_cases` (how many cases the hidden and the visible checks draw). docs/architecture.md
+("Writing a reference") says what each does.
 """
 
 
@@ -54,7 +55,8 @@ def _install_channel(api):
     grad_of, requires_grad_of, is_leaf = base["grad"].__get__, base["requires_grad"].__get__, base["is_leaf"].__get__
     t_requires_grad, numel, sum_ = base["requires_grad_"], base["numel"], sum
     no_grad, fork_rng, manual_seed, randint = torch.no_grad, torch.random.fork_rng, torch.manual_seed, torch.randint
-    mkldnn_flags, catch_warnings, simplefilter = torch.backends.mkldnn.flags, warnings.catch_warnings, warnings.simplefilter
+    mkldnn_flags = torch.backends.mkldnn.flags
+    catch_warnings, simplefilter = warnings.catch_warnings, warnings.simplefilter
     safe_name, short_type_name, valid = api["safe_name"], api["short_type_name"], api["valid"]
     tensor_data, data_tensor, valid_value_data = api["tensor_data"], api["data_tensor"], api["valid_value_data"]
     dtypes = {str_(d)[6:]: d for d in (torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int64,
@@ -380,7 +382,7 @@ def _install_channel(api):
                 "state_data": state_data,
                 "module_report": module_report, "error_data": error_data, "extra_data": extra_data,
                 "valid_calls": valid_calls, "valid_modules": valid_modules, "valid_extra": valid_extra,
-                "show_calls": show_calls, "INVALID": INVALID})
+                "show_calls": show_calls, "INVALID": INVALID, "REPORTS": REPORTS})
 
 
 _install_channel(_course_answers)

@@ -27,7 +27,8 @@ def _install_probes(api):
     dict_get = dict.get
     module_type = torch.nn.Module
     module_eval = torch.nn.Module.eval
-    no_grad, enable_grad, fork_rng, manual_seed = torch.no_grad, torch.enable_grad, torch.random.fork_rng, torch.manual_seed
+    no_grad, enable_grad, manual_seed = torch.no_grad, torch.enable_grad, torch.manual_seed
+    fork_rng = torch.random.fork_rng
     catch_warnings, simplefilter, nullcontext = warnings.catch_warnings, warnings.simplefilter, contextlib.nullcontext
     mkldnn_flags = torch.backends.mkldnn.flags
     Received, describe, value_data = api["received"], api["describe"], api["value_data"]
@@ -36,7 +37,7 @@ def _install_probes(api):
     module_positions, module_params, module_report, state_data, error_data, extra_data, valid_calls = (
         api[k] for k in ("module_positions", "module_params", "module_report", "state_data", "error_data",
                          "extra_data", "valid_calls"))
-    REPORTS = ("state", "replaced", "grads")
+    REPORTS = api["REPORTS"]
     VISIBLE_CASES, HIDDEN_CASES = 2, 6
 
     class LstmSpy(TorchFunctionMode):

@@ -285,7 +285,8 @@ def _install_verdicts(api):
             calls = valid_calls(calls, cases, spec)
         if "not_callable" in calls:
             what = "a class" if spec["kind"] == "module" else "a function"
-            return f"This question wants {what}, {ref['signature']}. Your answer is {given(calls['not_callable'])}.", None
+            return (f"This question wants {what}, {ref['signature']}. "
+                    f"Your answer is {given(calls['not_callable'])}."), None
         note = None
         for case, entry in zip_(cases, calls["results"]):
             entry = dict_(entry, case=case)

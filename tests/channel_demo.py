@@ -16,6 +16,7 @@ checks cell), with one reference per capability of the channel (course/channel.p
 answer cells' code (a right one, and each named mistake with the words its message must contain).
 """
 import nbformat
+from conftest import _ag_nbgrader_md
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 LESSON = "01_channel"
@@ -557,14 +558,7 @@ def checks_source():
     return core(()) + "\n\n\n" + REFERENCES.strip() + "\n"
 
 
-def _md(grade_id, grade=False, solution=False, locked=False, points=None):
-    md = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3, "solution": solution}
-    if points is not None:
-        md["points"] = points
-    return {"nbgrader": md}
-
-
-def test_source(n, name, reference, kind):
+def tests_source(n, name, reference, kind):
     qid, var = f"{LESSON}.q{n}", f"answer_q{n}"
     check = "check_module" if kind == "module" else "check_function"
     expect = "expect_module" if kind == "module" else "expect_function"
@@ -579,15 +573,16 @@ def answer_source(n, name, code):
 
 def lesson():
     """The source notebook: the checks cell (core + REFERENCES), then six exercises worth 1 point each."""
-    cells = [new_markdown_cell("# The answer channel: a demo lesson", metadata=_md("intro", locked=True)),
+    md = _ag_nbgrader_md
+    cells = [new_markdown_cell("# The answer channel: a demo lesson", metadata=md("intro", locked=True)),
              new_code_cell(checks_source(), metadata={"course": {"generated": "checks"},
-                                                      **_md("course_checks", locked=True)}),
+                                                      **md("course_checks", locked=True)}),
              new_code_cell("import torch\nfrom torch import nn")]
     for n, name, reference, kind, code in EXERCISES:
         cells += [new_markdown_cell(f"### Exercise {n}: `{name}`"),
-                  new_code_cell(answer_source(n, name, code), metadata=_md(f"q{n}_answer", solution=True)),
-                  new_code_cell(test_source(n, name, reference, kind),
-                                metadata=_md(f"q{n}_test", grade=True, locked=True, points=1))]
+                  new_code_cell(answer_source(n, name, code), metadata=md(f"q{n}_answer", solution=True)),
+                  new_code_cell(tests_source(n, name, reference, kind),
+                                metadata=md(f"q{n}_test", grade=True, locked=True, points=1))]
     cells.append(new_markdown_cell("That's all."))
     nb = new_notebook(cells=cells, metadata={
         "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},

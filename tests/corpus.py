@@ -673,6 +673,16 @@ answer_q5 = Snooper
     return bodies[name].strip()
 
 
+NO_DETACH = """
+def run_chunks(lstm, x, k):
+    outputs, state = [], None
+    for start in range(0, x.shape[0], k):
+        out, state = lstm(x[start:start + k], state)  # (h, c) carried, never detached
+        outputs.append(out)
+    return torch.cat(outputs), state
+"""
+
+
 def channel_attack(name):
     """(reference, answer cell) of each cheat on the answer channel's demo lesson (tests/channel_demo.py):
     a function that patches the class of the module it is given, one that returns a cached result, and
@@ -710,13 +720,7 @@ def generate(model, prefix, steps):
 answer_q6 = generate
 """),
         # No detach; replaces the reference's hook and judge so that they report a detached run.
-        "c03-forge-observer": ("demo_chunks", """
-def run_chunks(lstm, x, k):
-    outputs, state = [], None
-    for start in range(0, x.shape[0], k):
-        out, state = lstm(x[start:start + k], state)
-        outputs.append(out)
-    return torch.cat(outputs), state
+        "c03-forge-observer": ("demo_chunks", NO_DETACH + """
 def _forged(answer, lstm, x, k):
     return answer(lstm, x, k), {"norms": [0.0] * (x.shape[0] - 1) + [1.0]}
 _ref = _course_answers["references"]["demo_chunks"]
@@ -725,13 +729,7 @@ _course_answers["module_classes"]["LSTM"] = nn.LSTM
 answer_q5 = run_chunks
 """),
         # No detach; torch.autograd.grad and Tensor.backward patched to see no gradient anywhere.
-        "c04-patch-autograd": ("demo_chunks", """
-def run_chunks(lstm, x, k):
-    outputs, state = [], None
-    for start in range(0, x.shape[0], k):
-        out, state = lstm(x[start:start + k], state)
-        outputs.append(out)
-    return torch.cat(outputs), state
+        "c04-patch-autograd": ("demo_chunks", NO_DETACH + """
 def _no_gradient(outputs, inputs, *args, **kwargs):
     inputs = inputs if isinstance(inputs, (tuple, list)) else (inputs,)
     return tuple(torch.zeros_like(t) for t in inputs)
