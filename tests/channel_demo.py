@@ -304,7 +304,8 @@ def _install_demo(api):
 
     def generate_case(gen, i):
         # Redrawn while two logits of a step are within 1e-3 (the greedy choice must be clear), or while a
-        # named mistake gives the same tokens (a small model often does): every case tells them apart.
+        # named mistake gives the tokens of the answer or of the other mistake (a small model often does):
+        # every case tells all three apart, so a mistake is named as itself.
         while True:
             model = case_module(gen, "DemoLM", vocab_size=draw(gen, 10, 16), hidden_size=draw(gen, 8, 12))
             for p in model.parameters():  # larger weights: a longer memory, so the mistakes show more often
@@ -312,8 +313,10 @@ def _install_demo(api):
             prefix = randint(0, model.head.out_features, (draw(gen, 1, 3),), generator=gen)
             steps = draw(gen, 3, 6)
             tokens, gap = greedy(model, prefix, steps)
-            if gap >= 1e-3 and not any(torch.equal(tokens, greedy(model, prefix, steps, **wrong)[0])
-                                       for wrong in ({"feed_back": False}, {"keep_state": False})):
+            unfed, reset = (greedy(model, prefix, steps, **wrong)[0] for wrong in ({"feed_back": False},
+                                                                                  {"keep_state": False}))
+            if gap >= 1e-3 and not any(torch.equal(a, b) for a, b in ((tokens, unfed), (tokens, reset),
+                                                                       (unfed, reset))):
                 return model, prefix, steps
 
     def generate_observe(answer, model, prefix, steps):
