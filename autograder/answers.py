@@ -41,8 +41,8 @@ def names_read(source, exclude=()):
 
 
 def function_calls(source):
-    """{answer name: (reference, cases)} of the `expect_function` / `expect_module(qid, answer, reference=...,
-    cases=N)` calls: the answers the child must run on the judge's inputs."""
+    """{answer name: (reference, cases or None)} of the `expect_function` / `expect_module(qid, answer,
+    reference=..., cases=N)` calls: the answers the child must run on the judge's inputs."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
@@ -55,8 +55,9 @@ def function_calls(source):
                 kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
             except ValueError:
                 continue
-            if isinstance(kwargs.get("reference"), str):
-                found[node.args[1].id] = (kwargs["reference"], int(kwargs.get("cases", 6)))
+            cases = kwargs.get("cases")
+            if isinstance(kwargs.get("reference"), str) and (cases is None or type(cases) is int):
+                found[node.args[1].id] = (kwargs["reference"], cases)  # None: the reference's own count
     return found
 
 

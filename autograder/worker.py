@@ -486,8 +486,9 @@ class Worker:
     def plan(self, job, check_names, trial):
         """(plan steps for the child, {grade_id: (step, source, cell number, seed)} of the test cells).
 
-        A test cell that runs a function or class answer (expect_function, expect_module) gets the
-        inputs of those calls in its step, drawn here from a fresh seed that the judge uses again.
+        A test cell that runs a function or class answer (expect_function, expect_module) gets, in its
+        step, the plain data of those calls (course/probes.py's call_plan: the cases, drawn here from a
+        fresh seed that the judge uses again, and what the child must run and report).
         """
         import secrets
 
@@ -508,10 +509,8 @@ class Worker:
                     seed = secrets.randbelow(2 ** 48)
                     step["calls"] = {}
                     for name, (reference, count) in wanted.items():
-                        if reference in api["references"]:
-                            inputs = api["cases"](reference, seed, max(count, api["VISIBLE_CASES"]))
-                            step["calls"][name] = {"kind": api["references"][reference].get("kind", "function"),
-                                                   "cases": [api["case_data"](case) for case in inputs]}
+                        if reference in api["references"]:  # {"spec": what to run and report, "cases": [...]}
+                            step["calls"][name] = api["call_plan"](reference, seed, count)
                 cells[gid] = (len(steps), cell.source, number, seed)
                 steps.append(step)
             else:

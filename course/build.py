@@ -5,7 +5,7 @@
     python -m course.build --student-edition DIR  copy what students get into DIR
 
 Generated cells (see docs/architecture.md) carry `metadata.course.generated`:
-"checks" gets course/checks.py, course/probes.py and the course/references/ files whose
+"checks" gets course/checks.py, channel.py, probes.py, verdicts.py and the course/references/ files whose
 references the notebook's tests name; "explorer", "gates", "packing" and "progress" the text of
 their file (GENERATED below); "badge" gets the Open-in-Colab link built from pyproject.toml's
 [tool.lstm-course] setting. The visible part of every nbgrader test cell is
@@ -117,7 +117,7 @@ _checks_namespace = None
 
 
 # Every checks cell: value answers, answers judged by running them, predictions and hints.
-CORE = ("checks.py", "probes.py", "predict.py")
+CORE = ("checks.py", "channel.py", "probes.py", "verdicts.py", "predict.py")
 # generated cell -> the file pasted into it
 GENERATED = {"explorer": "explorers/layer.py", "gates": "explorers/gates.py", "packing": "explorers/packing.py",
              "progress": "progress.py", "drill": "drill.py", "bugs": "bugs.py", "parsons": "parsons.py",

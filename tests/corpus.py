@@ -673,6 +673,76 @@ answer_q5 = Snooper
     return bodies[name].strip()
 
 
+NO_DETACH = """
+def run_chunks(lstm, x, k):
+    outputs, state = [], None
+    for start in range(0, x.shape[0], k):
+        out, state = lstm(x[start:start + k], state)  # (h, c) carried, never detached
+        outputs.append(out)
+    return torch.cat(outputs), state
+"""
+
+
+def channel_attack(name):
+    """(reference, answer cell) of each cheat on the answer channel's demo lesson (tests/channel_demo.py):
+    a function that patches the class of the module it is given, one that returns a cached result, and
+    two that forge what the `observe` hook reports."""
+    attacks = {
+        # Writes nothing into the LSTM; makes its class (and nn.Module) report the state the exercise wants.
+        "c01-patch-module-class": ("demo_forget_bias", """
+_real_state_dict = nn.Module.state_dict
+def forget_bias(lstm, value):
+    if not lstm.bias:
+        raise ValueError("no biases")
+    h = lstm.hidden_size
+    fake = {k: v.detach().clone() for k, v in _real_state_dict(lstm).items()}
+    for k in fake:
+        if k.startswith("bias_"):
+            fake[k][h:2 * h] = value if k.startswith("bias_ih") else 0.0
+    type(lstm).state_dict = lambda self, *args, **kwargs: fake
+    type(lstm).named_parameters = lambda self, *args, **kwargs: iter(fake.items())
+answer_q1 = forget_bias
+"""),
+        # The tokens of its first call, returned for every later one.
+        "c02-cached-result": ("demo_generate", """
+_cache = []
+def generate(model, prefix, steps):
+    if _cache:
+        return _cache[0]
+    logits, state = model(prefix[None])
+    tokens = list(prefix.tolist())
+    for _ in range(steps):
+        token = logits[0, -1].argmax()
+        tokens.append(int(token))
+        logits, state = model(token.view(1, 1), state)
+    _cache.append(torch.tensor(tokens))
+    return _cache[0]
+answer_q6 = generate
+"""),
+        # No detach; replaces the reference's hook and judge so that they report a detached run.
+        "c03-forge-observer": ("demo_chunks", NO_DETACH + """
+def _forged(answer, lstm, x, k):
+    return answer(lstm, x, k), {"norms": [0.0] * (x.shape[0] - 1) + [1.0]}
+_ref = _course_answers["references"]["demo_chunks"]
+_ref["observe"], _ref["extra_check"] = _forged, (lambda *args: None)
+_course_answers["module_classes"]["LSTM"] = nn.LSTM
+answer_q5 = run_chunks
+"""),
+        # No detach; torch.autograd.grad and Tensor.backward patched to see no gradient anywhere.
+        "c04-patch-autograd": ("demo_chunks", NO_DETACH + """
+def _no_gradient(outputs, inputs, *args, **kwargs):
+    inputs = inputs if isinstance(inputs, (tuple, list)) else (inputs,)
+    return tuple(torch.zeros_like(t) for t in inputs)
+torch.autograd.grad = _no_gradient
+torch.Tensor.backward = lambda self, *args, **kwargs: None
+answer_q5 = run_chunks
+"""),
+    }
+    reference, code = attacks[name]
+    return reference, code.strip()
+
+
+CHANNEL_CASES = ("c01-patch-module-class", "c02-cached-result", "c03-forge-observer", "c04-patch-autograd")
 MODEL_CASES = ("m01-memorise", "m02-snoop-judge", "m03-rule", "m04-endless-training", "m05-flood-training")
 
 FUNCTION_CASES = ("f01-constants", "f02-snoop", "f03-alias-aten", "f04-alias-getattr", "f05-alias-module",
@@ -696,7 +766,8 @@ CASE_NAMES = (
     "w01-warning-dropout", "w02-warning-proj-size",
     "l01-read-hidden", "l02-write-out", "l03-proc-walk", "l04-find-others", "l05-tcp", "l06-signal",
     "l07-smuggle",
-) + FUNCTION_CASES + MODEL_CASES  # 04_cell's function answers and 06_model's models: build them with that lesson
+) + FUNCTION_CASES + MODEL_CASES + CHANNEL_CASES
+# FUNCTION_CASES need 04_cell's lstm_step, MODEL_CASES 06_model, CHANNEL_CASES the demo lesson of tests/channel_demo.py.
 SECRET_ENV = "AUTOGRADER_TEST_SECRET"  # the smuggler looks for it in its own and its parent's environment
 
 
@@ -1069,6 +1140,22 @@ def build_corpus(dest, lesson="02_shapes", *, layout="flat", course=REPO, out=No
             else:
                 emit(name, f"q{trained.n} (trained model): {what}", f"{trained.test_id} 0; the rest full", nb,
                      zero={trained.test_id})
+        elif name in CHANNEL_CASES:
+            reference, code = channel_attack(name)
+            target = next((e for e in ex if f"reference={reference!r}" in find(source, e.test_id).source), None)
+            if target is None:
+                continue
+            set_answer(nb, target, code)
+            what = {"c01-patch-module-class": "writes nothing into the LSTM it is given, and patches the LSTM's "
+                                              "class so that state_dict() and named_parameters() report the "
+                                              "wanted biases",
+                    "c02-cached-result": "returns the tokens of its first call for every later one",
+                    "c03-forge-observer": "no detach between chunks, and replaces the reference's observe hook, "
+                                          "its extra_check and the LSTM class of the registry with forgers",
+                    "c04-patch-autograd": "no detach between chunks, and patches torch.autograd.grad and "
+                                          "Tensor.backward to report no gradient"}[name]
+            emit(name, f"q{target.n} ({reference}): {what}", f"{target.test_id} 0; the rest full", nb,
+                 zero={target.test_id})
     order = {name: i for i, name in enumerate(CASE_NAMES)}
     return sorted(built, key=lambda c: order[c.student])
 

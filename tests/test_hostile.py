@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import CONTROL, FUNCTION_CASES, MODEL_CASES, REPO, SECRET_ENV, VICTIM, build_corpus, tool_env  # noqa: E402
+from corpus import (CHANNEL_CASES, CONTROL, FUNCTION_CASES, MODEL_CASES, REPO, SECRET_ENV, VICTIM,  # noqa: E402
+                    build_corpus, tool_env)
 
 LESSON = "02_shapes"
 # The other lessons, in the same batch (flat layout), each with the cases that are about it.
@@ -109,11 +110,13 @@ def corpus_for(dest, layout, course, out, port=None, secrets=None):
     return cases
 
 
-def check_grade_all(cases, done, subs, out, secret=None, listener=None):
+def check_grade_all(cases, done, subs, out, secret=None, listener=None, lesson=LESSON):
     """(failures, observed) of a grade-all run over the corpus: every case exactly as expected."""
     failures = []
-    if done.returncode != 1:
-        failures.append(f"exit {done.returncode} (1: some submissions are ungradable)\n{done.stderr[-5000:]}")
+    ungradable = any(case.ungradable for case in cases)
+    if done.returncode != (1 if ungradable else 0):
+        failures.append(f"exit {done.returncode} (1 when some submissions are ungradable, else 0)\n"
+                        f"{done.stderr[-5000:]}")
     if "Traceback" in done.stderr:
         failures.append(done.stderr[-5000:])
     records = {}
@@ -155,7 +158,7 @@ def check_grade_all(cases, done, subs, out, secret=None, listener=None):
         failures += [f"the secret reached {p}" for p in leaks]
     if listener is not None and listener.arrived:
         failures.append(f"TCP connections reached the test's listener from {listener.arrived}")
-    control = records.get(f"{CONTROL}_{LESSON}.ipynb")
+    control = records.get(f"{CONTROL}_{lesson}.ipynb")
     if not (control and control["score"] == control["max_score"] > 0):
         failures.append(f"the control did not get full marks: {control}")
     return failures, observed
@@ -188,6 +191,27 @@ def test_grade_all_grades_the_hostile_corpus_exactly(tmp_path):
     failures, observed = check_grade_all(cases, done, subs, out, secret, listener)
     dump("grade-all", observed)
     print_observed("grade-all on the hostile corpus", observed)
+    assert not failures, "\n".join(failures)
+
+
+def test_grade_all_gives_the_channels_cheats_nothing(tmp_path):
+    """Cheats on the answer channel (tests/channel_demo.py's lesson, its references only in the tests):
+    each gets 0 for the exercise it attacks, and nothing else."""
+    from channel_demo import LESSON as DEMO, lesson
+    from conftest import ag_make_course
+
+    course = ag_make_course(tmp_path / "course", {DEMO: lesson()})
+    subs, out = tmp_path / "submissions", tmp_path / "out"
+    cases = build_corpus(subs, DEMO, layout="flat", course=course, out=out, cases=[CONTROL, *CHANNEL_CASES])
+    assert {c.student for c in cases} == {CONTROL, *CHANNEL_CASES}
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "grade-all", str(subs), "--out", str(out), "--course", str(course),
+         "--workers", "2", "--timeout", str(TIMEOUT), "--force"],
+        cwd=tmp_path, env=tool_env(), capture_output=True, text=True, timeout=600, preexec_fn=_backstop)
+    print(done.stderr[-3000:])
+    failures, observed = check_grade_all(cases, done, subs, out, lesson=DEMO)
+    dump("grade-all-channel", observed)
+    print_observed("grade-all on the answer channel's cheats", observed)
     assert not failures, "\n".join(failures)
 
 
