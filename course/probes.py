@@ -257,7 +257,11 @@ def _install_probes(api):
             if g["t"] != "tensor":
                 return f"{where(path)} is {describe_output(g)}, not a tensor."
             if g["dtype"] != dtype_name(w):
-                return f"{where(path)} is {g['dtype']}; it should be {dtype_name(w)}, the dtype of the inputs."
+                same_values = tuple_(g["shape"]) == tuple_(shape_of(w)) and close(data_tensor(g).to(w.dtype), w)
+                return ((f"its values are right, but {where(path)} is {g['dtype']}: " if same_values else
+                         f"{where(path)} is {g['dtype']}; ") +
+                        f"keep the dtype of the inputs, {dtype_name(w)}, as PyTorch does (a tensor you create "
+                        f"inside, or NumPy, can turn the result into {g['dtype']}).")
             shape = tuple_(g["shape"])
             if shape != tuple_(shape_of(w)):
                 return (f"{where(path)} has shape {shape_text(list_(shape))}; with these inputs it should have "
@@ -266,7 +270,8 @@ def _install_probes(api):
                 return f"{where(path)} holds NaN or infinite values."
             return None
         why = walk(got, want, [])
-        return why[0].upper() + why[1:] if why else None
+        # Capitalise "it" and "the result", never a name: h_next stays h_next.
+        return why[0].upper() + why[1:] if why and why.startswith(("it", "the ")) else why
 
     def describe_output(d):
         t = d["t"]
@@ -293,7 +298,7 @@ def _install_probes(api):
                 continue
         return None
 
-    def error_verdict(ref, entry):
+    def error_verdict(ref, entry, args=()):
         error = entry["error"]
         if error == "NotImplementedError":  # the placeholder of the release, still there
             return ("No answer yet. Replace the placeholder, raise NotImplementedError(), with your code, then run "
@@ -302,8 +307,10 @@ def _install_probes(api):
             return "It did not return in time: is there a loop that never ends?"
         if entry.get("matmul") and ref.get("matmul"):
             return ref["matmul"]
-        if error in ref.get("errors", {}):
-            return ref["errors"][error]
+        named = ref.get("errors", {}).get(error)  # a text, or a function of the call's arguments (None: no name)
+        named = named(*args) if callable_(named) else named
+        if named:
+            return named
         if error == "not-a-module":
             return "Calling the class did not give an nn.Module: keep `class ...(nn.Module)` and its __init__."
         phase = {"build": "Building it", "forward": "Calling it on an input", "state": "Reading its weights"}
@@ -327,7 +334,7 @@ def _install_probes(api):
             if "lstm" in entry and ref.get("delegated"):
                 return ref["delegated"]
             if "error" in entry:
-                return error_verdict(ref, entry)
+                return error_verdict(ref, entry, args)
             if module:
                 weights = entry.get("state")
                 if weights is None:
@@ -351,7 +358,7 @@ def _install_probes(api):
         """Visible test of a function or class answer: a few cases, the same verdict as the hidden test."""
         message = calls_verdict(qid, answer, reference, VISIBLE_CASES)
         if message is not None:
-            fail(message)
+            fail(api["stuck"](qid, message))
         print_(f"Correct! ({qid})")
 
     def expect_calls(qid, answer, reference, cases=6):
@@ -383,7 +390,7 @@ def _install_probes(api):
     def check_trained(answer, qid, reference, accuracy):
         message = trained_verdict(qid, answer, reference, accuracy)
         if message is not None:
-            fail(message)
+            fail(api["stuck"](qid, message))
         print_(f"Correct! ({qid})")
 
     def expect_trained(qid, answer, reference, accuracy):
