@@ -307,7 +307,7 @@ def visible_part(source):
         hint_key = ns["answer_digest"](spec.qid, description)
         if hint_key == key:
             raise HiddenSpecError(f"{spec.qid}: a listed mistake equals the answer")
-        hints[hint_key] = api["seal"](spec.qid, description, message)  # readable only by giving that answer
+        hints[hint_key] = api["seal_hint"](spec.qid, description, message)  # readable only by giving that answer
     options = ""
     if spec.kind == "expect_choice":
         letters = spec.kwargs.get("options", "ABCD")

@@ -12,7 +12,7 @@ list or torch.Size of ints), a multiple-choice letter, an `nn.LSTM` layer, an in
 `describe(answer)` reduces one to plain data, judged by meaning rather than spelling;
 `valid(data)` accepts such data from elsewhere (the grader receives it from the student's
 process) only in the form describe() makes; `show(data)` is its short text for feedback;
-`digest` salts and hashes it, so a visible check holds no readable answer, and `seal` encrypts a
+`digest` salts and hashes it, so a visible check holds no readable answer, and `seal_hint` encrypts a
 named mistake's message with a key made from a second salted hash of that mistake, so the visible
 check holds no readable message either: each one opens only for the answer it names. Answers judged by
 running them (functions, module classes, trained models) are course/probes.py's.
@@ -477,11 +477,11 @@ def _install_checks():
             block += 1
         return stream[:size]
 
-    def seal(qid, description, message):
+    def seal_hint(qid, description, message):
         data = message.encode("utf-8")
         return b64encode(bytes_(a ^ b for a, b in zip_(data, keystream(qid, description, len_(data))))).decode()
 
-    def unseal(qid, description, sealed):
+    def open_hint(qid, description, sealed):
         try:
             data = b64decode(sealed.encode("ascii"), validate=True)
         except Exception:  # a visible check edited by hand: no message rather than an error
@@ -530,7 +530,7 @@ def _install_checks():
                                           why, fix) if part)
 
     def verdict(qid, answer, key, hints, options=None, sealed=False):
-        """None when `answer` is right, else its message. hints: {digest: message}, sealed (seal()) when
+        """None when `answer` is right, else its message. hints: {digest: message}, sealed (seal_hint()) when
         they come from a visible check."""
         description = describe(answer)
         want = key.split(":")[0]
@@ -544,7 +544,7 @@ def _install_checks():
             return None
         hint = dict_get(hints or {}, got)
         if hint and sealed:
-            hint = unseal(qid, description, hint)
+            hint = open_hint(qid, description, hint)
         if hint:
             return hint
         if want == "lstm" and description["dtype"] != default_dtype:
@@ -618,7 +618,7 @@ def _install_checks():
     api = {"check": check, "expect_shape": expect_shape, "expect_choice": expect_choice,
            "expect_lstm": expect_lstm, "expect_int": expect_int, "expect_tensor": expect_tensor,
            "describe": describe, "valid": valid, "show": show, "digest": digest, "received": Received,
-           "seal": seal, "stuck": stuck,
+           "seal_hint": seal_hint, "stuck": stuck,
            # for course/probes.py, which judges answers by running them:
            "fail": fail, "given": given, "safe_name": safe_name, "short_type_name": short_type_name,
            "tensor_data": tensor_data, "value_data": value_data, "data_tensor": data_tensor,

@@ -52,7 +52,7 @@ def _ag_lesson(name, exercises):
         else:
             as_answer = lambda value: value
         key = digest(qid, describe(as_answer(expected)))
-        seal = ns["_course_answers"]["seal"]  # visible checks hold their hints sealed, as course/build.py writes them
+        seal = ns["_course_answers"]["seal_hint"]  # visible checks hold their hints sealed, as course/build.py writes them
         hints = {digest(qid, describe(as_answer(wrong))): seal(qid, describe(as_answer(wrong)), hint)
                  for wrong, hint in mistakes}
         hidden_mistakes = "".join(f"    ({wrong!r}, {hint!r}),\n" for wrong, hint in mistakes)

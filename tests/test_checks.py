@@ -48,7 +48,7 @@ def test_visible_check_matches_hidden_expectation(ns):
     key = ns["answer_digest"]("t.q1", ns["describe_answer"]((4, 2, 3)))
     ns["check"]((4, 2, 3), "t.q1", key)
     wrong = ns["answer_digest"]("t.q1", ns["describe_answer"]((2, 4, 3)))
-    sealed = ns["_course_answers"]["seal"]("t.q1", ns["describe_answer"]((2, 4, 3)), "swapped")  # as build writes it
+    sealed = ns["_course_answers"]["seal_hint"]("t.q1", ns["describe_answer"]((2, 4, 3)), "swapped")  # as build writes it
     assert fails(ns["check"], (2, 4, 3), "t.q1", key, {wrong: sealed}) == "swapped"
     # Keys are salted per question: the same shape elsewhere gives another key.
     assert ns["answer_digest"]("t.q2", ns["describe_answer"]((4, 2, 3))) != key
@@ -325,7 +325,7 @@ def test_a_visible_checks_messages_are_sealed_and_open_only_for_their_own_answer
     api = ns["_course_answers"]
     describe, digest = ns["describe_answer"], ns["answer_digest"]
     key = digest("t.q2", describe("C"))
-    sealed = {digest("t.q2", describe(letter)): api["seal"]("t.q2", describe(letter), f"option {letter} is wrong")
+    sealed = {digest("t.q2", describe(letter)): api["seal_hint"]("t.q2", describe(letter), f"option {letter} is wrong")
               for letter in "ABD"}
     assert not any("option" in text or "wrong" in text for text in sealed.values())
     for letter in "ABD":
