@@ -146,7 +146,7 @@ def test_drill_is_driven_under_colab_widgets(standalone_kernel, tmp_path):
     NotebookClient(nb, kernel_name=standalone_kernel, timeout=CELL_TIMEOUT_S, kernel_manager_class=SlicedKernelManager,
                    resources={"metadata": {"path": str(tmp_path)}}).execute(env=_clean_env())
     report = json.loads(_printed(nb.cells[-1]).split("DRILL-DRIVER ", 1)[1])
-    assert report["ipywidgets"] == "7.7.1" and "6 answered" in report["summary"]
+    assert report["ipywidgets"] == "7.7.1" and "7 answered" in report["summary"]
     stderr = [o.text for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "stream" and o.name == "stderr"]
     assert not stderr, stderr  # no DeprecationWarning from Text.on_submit, or anything else
