@@ -20,6 +20,7 @@ def _install_graded_pool(api):
     import gc
     import linecache
     import os
+    import re
     import sys
     import zlib
 
@@ -536,28 +537,15 @@ def _install_graded_pool(api):
             scope.clear()
 
     # nbgrader runs the hidden tests in the student's own kernel: leave nothing of the key behind (best effort,
-    # docs/hostile-corpus.md). The key is a literal of the hidden test's source, which IPython keeps in its input
-    # history (In, _ih, _i, _iN, its SQLite file), in linecache, and in a failure's traceback.
-    def forget_key(key):
-        scrub(key)
-        shell = ipython()
-        if shell is not None and not state.get("hooked"):
-            state["hooked"] = True
-            shell.events.register("post_run_cell", after_cell)
-        gc.collect()
+    # docs/hostile-corpus.md). The key is a literal of a hidden test's source, which IPython keeps in its input
+    # history (In, _ih, _i, _iN, its SQLite file) and in linecache, and whose code object a failure's traceback
+    # keeps (sys.last_traceback) even when the check above it failed first. So after each cell that held one,
+    # and after each hidden test, every copy is scrubbed, and a traceback that reaches a key is dropped.
+    KEY_LITERAL = re.compile(r"key=(['\"])[A-Za-z0-9+/=]{200,}\1")
+    WITHHELD = "key='(withheld)'"
 
-    def after_cell(*args):
-        for name in ("last_type", "last_value", "last_traceback", "last_exc"):
-            if hasattr_(sys, name):
-                setattr_(sys, name, None)
-        shell = ipython()
-        result = getattr_(shell, "last_execution_result", None)
-        for err in (getattr_(result, "error_in_exec", None), getattr_(result, "error_before_exec", None)):
-            if err is not None:
-                err.__traceback__ = None
-        for key in state.pop("secrets", []):
-            scrub(key, remember=False)
-        gc.collect()
+    def clean(text):
+        return KEY_LITERAL.sub(WITHHELD, text) if isinstance_(text, str_) and "key=" in text else text
 
     def ipython():
         try:
@@ -567,16 +555,7 @@ def _install_graded_pool(api):
         shell = get_ipython()
         return shell if shell is not None and hasattr_(shell, "events") else None
 
-    def scrub(key, remember=True):
-        if not key:
-            return
-        if remember:
-            state.setdefault("secrets", []).append(key)
-        withheld = "(the key: withheld)"
-
-        def clean(text):
-            return text.replace(key, withheld) if isinstance_(text, str_) and key in text else text
-
+    def forget_key(key=None):
         shell = ipython()
         if shell is not None:
             history = shell.history_manager
@@ -586,19 +565,71 @@ def _install_graded_pool(api):
             for name, value in list_(shell.user_ns.items()):
                 if name.startswith("_i") and isinstance_(value, str_):
                     shell.user_ns[name] = clean(value)
+            for name in ("_i00", "_i", "_ii", "_iii"):  # what the next cells' _i, _ii, _iii are made from
+                if isinstance_(getattr_(history, name, None), str_):
+                    setattr_(history, name, clean(getattr_(history, name)))
             try:
                 history.writeout_cache()
                 if history.db is not None and getattr_(history, "enabled", True):
                     with history.db:
-                        history.db.execute("UPDATE history SET source = replace(source, ?, ?), "
-                                           "source_raw = replace(source_raw, ?, ?) WHERE session = ?",
-                                           (key, withheld, key, withheld, history.session_number))
+                        rows = list_(history.db.execute(
+                            "SELECT line, source, source_raw FROM history WHERE session = ? AND source_raw LIKE ?",
+                            (history.session_number, "%key=%")))
+                        for line, source, raw in rows:
+                            history.db.execute("UPDATE history SET source = ?, source_raw = ? WHERE session = ? AND "
+                                               "line = ?", (clean(source), clean(raw), history.session_number, line))
             except Exception:  # a history without its database: nothing written, nothing to clean
                 pass
-        for cache in (linecache.cache, getattr(linecache, "_ipython_cache", None)):
+        for cache in (linecache.cache, getattr_(linecache, "_ipython_cache", None)):
             for name, entry in list_((cache or {}).items()):
-                if isinstance_(entry, tuple_) and len_(entry) >= 3 and any_(key in line for line in entry[2]):
+                if isinstance_(entry, tuple_) and len_(entry) >= 3 and any_("key=" in line for line in entry[2]):
                     cache[name] = entry[:2] + ([clean(line) for line in entry[2]],) + entry[3:]
+        gc.collect()
+
+    def reaches_key(tb):
+        """True when a traceback's frames hold a key: a hidden test's code, or the functions that ran it."""
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            if code.co_name in ("expect_generated", "graded_verdict", "run_key") or any_(
+                    isinstance_(c, str_) and len_(c) > 1000 and KEY_BLOB.fullmatch(c) for c in code.co_consts):
+                return True
+            tb = tb.tb_next
+        return False
+
+    KEY_BLOB = re.compile(r"[A-Za-z0-9+/=]+")
+
+    def after_cell(*args):
+        shell = ipython()
+        if shell is None:
+            return
+        raw = shell.history_manager.input_hist_raw
+        if raw and KEY_LITERAL.search(raw[-1] or ""):
+            forget_key()
+        result = getattr_(shell, "last_execution_result", None)
+        errors = [getattr_(result, "error_in_exec", None), getattr_(sys, "last_value", None)]
+        if any_(err is not None and reaches_key(err.__traceback__) for err in errors) or \
+                reaches_key(getattr_(sys, "last_traceback", None)):
+            for name in ("last_type", "last_value", "last_traceback", "last_exc"):
+                if hasattr_(sys, name):
+                    setattr_(sys, name, None)
+            for err in errors:
+                if err is not None:
+                    err.__traceback__ = None
+            gc.collect()
+
+    def watch():
+        """Run after_cell after every cell of this kernel (once, however often this cell runs)."""
+        shell = ipython()
+        if shell is None:
+            return
+        old = getattr_(shell, "_course_after_cell", None)
+        if old is not None:
+            try:
+                shell.events.unregister("post_run_cell", old)
+            except ValueError:
+                pass
+        shell._course_after_cell = after_cell
+        shell.events.register("post_run_cell", after_cell)
 
     def item_of(q, answer=None):
         """Which template a question came from and which option the answer chose, as plain data."""
@@ -613,6 +644,7 @@ def _install_graded_pool(api):
         item, state["item"] = state["item"], None
         return item
 
+    watch()
     api.update({"set_salt": set_salt, "grade_as": grade_as, "start_test": start_test, "test_student": student,
                 "test_set": test_set, "graded_question": graded_question, "show_question": show_question,
                 "check_form": check_form, "expect_generated": expect_generated, "record_items": record_items,

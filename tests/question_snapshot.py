@@ -19,6 +19,19 @@ def plain(value, digits=6):
     return value
 
 
+def key_lines(source):
+    """The distinctive lines of the course test's key (course/graded_key/'s text): each solver's registration
+    and every line holding a hint or other long text. No notebook a student receives may hold one."""
+    import re
+
+    found = set()
+    for line in source.splitlines():
+        line = line.strip()
+        if line.startswith("@solver(") or re.search(r"[\"'][^\"']{25,}[\"']", line):
+            found.add(line)
+    return found
+
+
 def snapshot(graded, solve, practice, students=GOLDEN_STUDENTS, salt=SALT):
     """{pool:template|student: text, answer, mistakes} of both pools, and each golden student's template set.
     graded / practice: the two checks cells' `_course_answers`; solve: the key's solve(q)."""

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from question_snapshot import GOLDEN_STUDENTS, SALT, plain, snapshot
+from question_snapshot import GOLDEN_STUDENTS, SALT, key_lines, plain, snapshot
 
 from course import graded_key
 from course.build import checks_source
@@ -46,16 +46,6 @@ def load_api(pool):
 
 GRADED, PRACTICE = load_api("graded"), load_api("practice")
 KEY = graded_key.load(GRADED)
-
-
-def key_lines():
-    """The key's own lines: each solver's registration, and every line with a hint or other long text in it."""
-    found = set()
-    for line in graded_key.source().splitlines():
-        line = line.strip()
-        if line.startswith("@solver(") or re.search(r"[\"'][^\"']{25,}[\"']", line):
-            found.add(line)
-    return found
 
 
 def graded(name, student, qid="q1", salt=SALT):
@@ -157,7 +147,7 @@ def test_rendering_holds_no_answer_and_the_public_files_hold_none_of_the_key():
         q = GRADED["question"](name, "alice", "q1", SALT)
         assert not {"answer", "mistakes", "right"} & set(q), name
     public = "\n".join((ROOT / "course" / f).read_text() for f in ("questions.py", "graded_pool.py", "practice_pool.py"))
-    shared = {line for line in key_lines() if line in public}
+    shared = {line for line in key_lines(graded_key.source()) if line in public}
     assert not shared, f"the key's lines in a public file: {sorted(shared)[:3]}"
 
 
