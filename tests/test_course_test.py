@@ -462,3 +462,26 @@ def test_a_broken_settings_cell_is_the_graders_fault_not_a_zero(tmp_path):
     _, results = pipeline.grade(path, root, ASSIGNMENT, student="bob")
     assert results and all(r.score == 0 and r.output.startswith("GraderError:") and "not your code's fault" in r.output
                            and "broken settings" in r.output for r in results), [r.output for r in results]
+
+
+def test_an_unanswered_question_says_so_once_in_both_graders_feedback():
+    """A placeholder answer (a function question's `raise NotImplementedError()`) reads "Not answered: <what to
+    do>", never "WrongAnswer: No answer yet", in grade-all's results and in nbgrader's feedback alike."""
+    from nbformat.v4 import new_code_cell, new_output
+
+    from autograder import scoring
+    from autograder.cells import Node
+    from autograder.nbgrader_plugins import NotAnsweredErrors
+
+    said = ("No answer yet. Replace the placeholder, raise NotImplementedError(), with your code, then run this "
+            "cell again.")
+    cell = Node(cell_type="code", source="check_function(answer_q8, '04_cell.q8', 'lstm_step')", metadata={},
+                outputs=[Node(output_type="error", ename="WrongAnswer", evalue=said, traceback=[])])
+    result = scoring.score_cell(scoring.GradedCell("q8_test", 1.0, False, ()), cell)
+    assert result.verdict == scoring.NOT_ANSWERED and result.score == 0
+    assert result.output == "Not answered: " + said[len("No answer yet. "):]
+    theirs = new_code_cell("check_function(answer_q8, '04_cell.q8', 'lstm_step')",
+                           metadata={"nbgrader": {"grade": True, "grade_id": "q8_test", "points": 1}})
+    theirs.outputs = [new_output("error", ename="WrongAnswer", evalue=said, traceback=["..."])]
+    NotAnsweredErrors().preprocess_cell(theirs, {}, 0)
+    assert (theirs.outputs[0].ename, theirs.outputs[0].evalue) == ("Not answered", result.output[len("Not answered: "):])
