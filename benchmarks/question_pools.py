@@ -1,6 +1,6 @@
 """The course test's pools over many student ids: the key never rejects a rendered draw, and what it costs.
 
-    python benchmarks/question_pools.py [--ids 10000] [--workers N] [--every-template]
+    python benchmarks/question_pools.py [--ids 10000] [--workers N] [--every-template] [--only TEMPLATE]
 
 For each id (s0000000, s0000001, ...) this draws the student's 10 templates (graded_pool.py's
 draw_set, with the term's salt from pyproject.toml), renders each question from its draws alone,
@@ -42,17 +42,17 @@ def _setup():
 
 def _grade_ids(job):
     """Counts for one chunk of ids: rejections, right letters, sets, seconds rendering and solving."""
-    ids, every = job
+    ids, every, only = job
     api, key = _state["api"], _state["key"]
-    pool = sorted(n for n, t in api["templates"].items() if t["pool"] == "graded")
+    pool = sorted(n for n, t in api["templates"].items() if t["pool"] == "graded" and n in (only or [n]))
     out = {"questions": 0, "rejected": collections.Counter(), "letters": collections.Counter(), "sets": set(),
            "render": 0.0, "solve": 0.0}
     for i in ids:
         student = f"s{i:07d}"
         chosen = api["draw_set"]("graded", student, SALT, api["REASONING"])
         out["sets"].add(tuple(sorted(chosen.values())))
-        asked = [(qid, name) for qid, name in chosen.items()] if not every else \
-            [(f"q{1 + n % 10}", name) for n, name in enumerate(pool)]
+        asked = [(qid, name) for qid, name in chosen.items() if name in pool] if not every else \
+            [(f"q{1 + (i + n) % 10}", name) for n, name in enumerate(pool)]
         for qid, name in asked:
             started = time.perf_counter()
             q = api["question"](name, student, qid, SALT)
@@ -72,12 +72,14 @@ def main(argv=None):
     parser.add_argument("--ids", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=os.cpu_count())
     parser.add_argument("--every-template", action="store_true", help="every template for each id, not its ten")
+    parser.add_argument("--only", action="append", metavar="TEMPLATE", help="only these templates (repeatable)")
     args = parser.parse_args(argv)
     _setup()
     api = _state["api"]
     print(f"template sets meeting the quota of {api['REASONING']} reasoning questions (computed): "
           f"{api['count_sets']('graded', api['REASONING'])}")
-    chunks = [(range(start, min(start + 50, args.ids)), args.every_template) for start in range(0, args.ids, 50)]
+    chunks = [(range(start, min(start + 50, args.ids)), args.every_template, args.only)
+              for start in range(0, args.ids, 50)]
     started = time.perf_counter()
     with multiprocessing.Pool(args.workers, initializer=_setup) as workers:
         parts = workers.map(_grade_ids, chunks)
@@ -87,8 +89,9 @@ def main(argv=None):
     for part in parts:
         for name, value in part.items():
             total[name] = total[name] | value if name == "sets" else total[name] + value
-    print(f"{args.ids} ids, {total['questions']} questions ({'every template' if args.every_template else 'each id'}"
-          f"'s own ten), {args.workers} workers, {wall:.0f} s wall")
+    asked = "every template for each id" if args.every_template else "each id's own ten"
+    print(f"{args.ids} ids, {total['questions']} questions ({asked}{', only ' + ', '.join(args.only) if args.only else ''}"
+          f"), {args.workers} workers, {wall:.0f} s wall")
     print(f"rejected by the key: {sum(total['rejected'].values())}")
     for problem, n in total["rejected"].most_common(10):
         print(f"  {n} x {problem}")

@@ -13,7 +13,8 @@ level up (easy, medium, hard), two wrong in a row move it down.
 The same drill works without widgets, for GitHub viewers, screen readers and scripts:
 `next_question()`, `answer("(4, 2, 3)")` (typed text, or the value itself; `answer(None)`, the
 notebook's placeholder, does nothing), `show_me()`, `progress_summary()`. Questions are Markdown:
-the widget renders it, the text interface prints it without backticks. Progress survives Colab's resets: `save_progress()` prints a state string
+the widget renders it, the text interface prints it without backticks. Progress survives Colab's
+resets: `save_progress()` prints a state string
 that `load_progress("...")` restores anywhere, and also writes a small JSON file to Google Drive
 when Drive is mounted (`drive.mount("/content/drive")`). Only ipywidgets API common to 7.7.1
 (Colab) and 8 is used; the answer box is read when its value changes (Enter, or leaving the box),

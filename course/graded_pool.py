@@ -89,7 +89,8 @@ def _install_graded_pool(api):
     # in tenths (steps for cell_recurrence's last), one character each: cell_update i, f, g, c; gate_step i, f, g, o,
     # c; cell_recurrence f, i, g, c_0, steps.
     TABLES = {
-        "cell_update": ("QVWHUTHZTXYJXSTQXVWQTYKEVWHaWXGcRSQHVWWHRVYQTQYUSYXeVRQFWYMUXUJNVYUJRWLSVRLaVTXYWUVUXQVdYTHYVTNE"
+        "cell_update": (
+            "QVWHUTHZTXYJXSTQXVWQTYKEVWHaWXGcRSQHVWWHRVYQTQYUSYXeVRQFWYMUXUJNVYUJRWLSVRLaVTXYWUVUXQVdYTHYVTNE"
             "RXVYVWVeUTRQRYHbUXXBXRNMXUMLURHGYXYdUWONSYYJXUVOYUOeUYXZRQTSTRKSYRLdWRObYUKCXQJBTUYLRUWDYTVbVSSA"
             "WTTZQXYMWXOSRSGTQRQVTVGaQUJOQWRMRVLBRQOLYUSQYSTQWROBYRJLRYKcUXIMXQWBWXQMUQTZUVSNXTYNYRTUSXOBUSTO"
             "WYQaWXSVYQGMVYRbRTMDQXUFSVRXVRXTURLIQRLGWVKcSVSdXVXOUVOTXWOIRXLIRVQTQVRGWSWYWUGMVUUQUTTFXWKdVWTe"
@@ -100,7 +101,8 @@ def _install_graded_pool(api):
             "WRJFXQKYWTMQXQYCTVWNWSGFWVYGSULHTUOdWQQeXRLBWVMHXWHEUSLNSYGKUQMZTXMcVUGNUYSQTQWOSRIJUQOCWVXLQRQD"
             "XVKHWTNYYQOAYROcYXXVVTQcWRHBXVLNRSVOVRGSYUGXSQWTWSRQSWMIWRQeQXVJYTOBUVXHWTWDUWSIXQGWXRYIWXIATSXO"
             "RYXBQWQAVYHIWYGaUQSXRWRWTXOXVUKRXSLCQULAUTSEVQRATWWdRSMcTWYVQSRD"),
-        "gate_step": ("XUYXGXSNWbYXYWSVWNVWSVQXcQYSTeVQXXIVWLQMRUWRbUWOTbSYIQXWXORUUQRYdXQOYEQVUYMQXIRVWYWVEVUIWLQXLTTY"
+        "gate_step": (
+            "XUYXGXSNWbYXYWSVWNVWSVQXcQYSTeVQXXIVWLQMRUWRbUWOTbSYIQXWXORUUQRYdXQOYEQVUYMQXIRVWYWVEVUIWLQXLTTY"
             "UYUTUQVWbRSJXcRSOYUQUGWbSYMWJTXOVYYXLXZXUYQIXUWWNYWTVNUXORJSVYRRQSGQIQWKRUWXISDYVSVBQSTRATXMWZTU"
             "NRVRYXWTUVIRATQMVGYRTSVWTSYFSWYVdYUNQARVYTSUYNUeVTVWdYQJXRYULXQVRWUXYSQYaYUQWJVUOYMYVXXLSYVTeSTQ"
             "YJSRWUcVYSRQYWVQDWTIXMXWXWcXWUTXRSWUEQYSVZUSWWIUXLYcUXKVGUYNVdXVUSCSXVWcSTYUaVQGRVVUISTWVMXNRVVS"
@@ -114,7 +116,8 @@ def _install_graded_pool(api):
             "XKXCVXUTISUHQAWRNQBRYQWeRVYTcWQJYHQRMXYSWSVCQVISGQTRUCXVVSQRXVRcYSXVETUQUVYUNSZQVOWeUTKSGTVLQdYV"
             "OQDYSIWVYTTYXXRHRAVTVQQTUSXZRWLYDWUQVYQVSVIYSQRZUXOSFRQJSAUYKTMSRUVdQVSREYQUVDYQQYcQSXYHXVYRWVXY"
             "VGSQIVJTWOQDSUQWGTQJYIWVWXCXRIRJ"),
-        "cell_recurrence": ("XYRKUSXMZTTVYSTRYJDTVSUWTVXGaTURTHSSXTJVYWWbUUTGUVTWIIRRQUAUXSKGUXWGLVSWJEUVQJKTQRRJSWXXIRVYWESU"
+        "cell_recurrence": (
+            "XYRKUSXMZTTVYSTRYJDTVSUWTVXGaTURTHSSXTJVYWWbUUTGUVTWIIRRQUAUXSKGUXWGLVSWJEUVQJKTQRRJSWXXIRVYWESU"
             "TNLRYQYOSUQNMRXTSCSTQKBTUSOCSQYSeUTYQCVTYQMRVYHTVVRUMUTWITVSVJXSWQXCVTSOZRVUXQVUWTYRSQHEVTVNbSWR"
             "TURUYTLSURIHVQRYSRQYTGURUIHTQSHNSVTGLVWRGFUWUQRSWYLNTQXXHTVXYMUTXYcUSUUOSWSIZSQXSXSRSLUSWVKWURUL"
             "FVQTMVRTXHSSSWXASSQXIRSWHBTYTYIRVXSAVTQVURYVVNURQVCSQWTXVTSGVUTSXFTVQVOTVTXQTUYIRVQTISUWRWBRTUSC"
@@ -349,7 +352,8 @@ def _install_graded_pool(api):
     # Four programs each, exactly one of them right (the key checks which, by running torch).
     LAST_STATE = {"h_n[-1]": "h_n[-1]", "h_n[0]": "h_n[0]", "c_n[-1]": "c_n[-1]",
                   "padded[last step]": ("padded[:, -1]", "padded[-1]"),
-                  "padded[lengths - 1]": ("padded[torch.arange(N), lengths - 1]", "padded[lengths - 1, torch.arange(N)]"),
+                  "padded[lengths - 1]": ("padded[torch.arange(N), lengths - 1]",  # batch-first, time-major
+                                          "padded[lengths - 1, torch.arange(N)]"),
                   "padded[other axis]": ("padded[lengths - 1, torch.arange(N)]", "padded[torch.arange(N), lengths - 1]"),
                   "out.data[-N:]": "out.data[-N:]"}
     LAST_STATE_SETS = [("h_n[-1]", "h_n[0]", "padded[last step]", "out.data[-N:]"),
@@ -362,7 +366,7 @@ def _install_graded_pool(api):
         h_in, h, layers, n, first = d.between(2, 12), d.between(2, 12), d.between(2, 3), d.between(3, 5), d.flag()
         lengths = [d.between(1, 9) for _ in range_(n)]
         programs = d.pick(LAST_STATE_SETS)
-        if len_(set_(lengths)) < n:
+        if len_(set_(lengths)) < n or lengths == list_(range_(1, n + 1)):  # 1..N: lengths - 1 is arange(N) too
             return None
         cfg = {"input_size": h_in, "hidden_size": h, "num_layers": layers}
         if first:
@@ -373,8 +377,9 @@ def _install_graded_pool(api):
                 f"out, (h_n, c_n) = lstm(packed)\npadded, _ = pad_packed_sequence(out, batch_first={first})\n```\n\n"
                 f"Which expression gives, for each sequence, the top layer's hidden state at its last real step, as "
                 f"an `({n}, {h})` tensor in the batch's order?")
-        shown = [(key, code(LAST_STATE[key] if isinstance_(LAST_STATE[key], str_) else LAST_STATE[key][0 if first else 1]))
-                 for key in programs]
+        program = lambda key: LAST_STATE[key] if isinstance_(LAST_STATE[key], str_) else \
+            LAST_STATE[key][0 if first else 1]  # noqa: E731
+        shown = [(key, code(program(key))) for key in programs]
         return dict_(choices(d, text, shown), given={"cfg": cfg, "lengths": lengths})
 
     HEADS = {"cat(h_n[2L-2], h_n[2L-1])": lambda L, H, t: f"torch.cat([h_n[{2 * L - 2}], h_n[{2 * L - 1}]], dim=1)",
@@ -396,7 +401,8 @@ def _install_graded_pool(api):
 
     @template("head_states", "hard", "choice", "06_model", "reasoning", POOL)
     def head_states(d):
-        h_in, h, layers, steps, n = d.between(2, 12), d.between(3, 12), d.between(2, 3), d.between(3, 8), d.between(2, 6)
+        h_in, h, layers = d.between(2, 12), d.between(3, 12), d.between(2, 3)
+        steps, n = d.between(3, 8), d.between(2, 6)
         first, proj = d.flag(), d.flag()
         p = d.between(1, h - 1) if proj else 0
         heads = d.pick(HEAD_SETS)
@@ -484,7 +490,7 @@ def _install_graded_pool(api):
     def show_question(qid):
         from IPython.display import Markdown, display
         q = graded_question(qid)
-        display(Markdown(f"**{q['difficulty'].capitalize()}.** {q['text']}\n\n*Answer with {api['FORMS'][q['kind']]}.*"))
+        display(Markdown(api["question_markdown"](q)))
 
     def check_form(answer, qid):
         """The course test's visible check: the answer has the right form; whether it is right is told after grading."""

@@ -198,7 +198,8 @@ def _install_practice_pool(api):
             (count(without(cfg, bidirectional=None)), "Each direction has its own weights: count both."),
             (total - sum_(p.numel() for n, p in layer.named_parameters() if n.startswith("bias_hh")),
              "There are two bias vectors per direction, bias_ih and bias_hh."),
-            (count(dict_(cfg, input_size=cfg["hidden_size"])), "weight_ih reads input_size features, not hidden_size.")])
+            (count(dict_(cfg, input_size=cfg["hidden_size"])),
+             "weight_ih reads input_size features, not hidden_size.")])
 
     @practice("forget_bias", "medium", "float", "04_cell", "reasoning")
     def forget_bias(d):
@@ -265,7 +266,8 @@ def _install_practice_pool(api):
         return dict_(shapes_of(cfg, g["steps"], g["batch"]), answer=cfg, mistakes=[
             (without(cfg, bidirectional=None, num_layers=2 * g["layers"]),
              "output is twice hidden_size wide: two directions, not twice as many layers."),
-            (dict_(cfg, hidden_size=2 * g["hidden"]), "output holds both directions side by side: each is h_n's width."),
+            (dict_(cfg, hidden_size=2 * g["hidden"]),
+             "output holds both directions side by side: each is h_n's width."),
             (dict_(cfg, num_layers=2 * g["layers"]), "h_n has one row per layer and direction: num_layers * 2.")])
 
     @practice("weight_hh_projected", "hard", "shape", "04_cell", "recall")
@@ -363,7 +365,7 @@ def _install_practice_pool(api):
     def show_question(qid):
         from IPython.display import Markdown, display
         q = practice_test()[qid]
-        display(Markdown(f"**{q['difficulty'].capitalize()}.** {q['text']}\n\n*Answer with {api['FORMS'][q['kind']]}.*"))
+        display(Markdown(api["question_markdown"](q)))
 
     def score(found):
         """(lines, right answers) of the practice test for the answers in `found` ({"answer_q1": ...})."""

@@ -419,7 +419,8 @@ def test_gradescope_grades_the_first_submitter_by_sid_or_roster_email(tmp_path, 
         {"users": [{"email": "carol@uni.edu", "sid": "carol"}, {"email": "bob@uni.edu", "sid": "bob"}]}))
     results = validate(run_autograder(root)[0])
     assert results["score"] == sum(expected_scores("carol", STUDENTS["bob"]).values()) < 10.0
-    assert "group submission of 2 students" in results["output"] and "graded as the test of 'carol'" in results["output"]
+    assert "group submission of 2 students" in results["output"]
+    assert "graded as the test of 'carol'" in results["output"]
 
 
 def test_gradescope_submitter_falls_back_to_the_typed_id_with_a_note(tmp_path):
@@ -484,4 +485,5 @@ def test_an_unanswered_question_says_so_once_in_both_graders_feedback():
                            metadata={"nbgrader": {"grade": True, "grade_id": "q8_test", "points": 1}})
     theirs.outputs = [new_output("error", ename="WrongAnswer", evalue=said, traceback=["..."])]
     NotAnsweredErrors().preprocess_cell(theirs, {}, 0)
-    assert (theirs.outputs[0].ename, theirs.outputs[0].evalue) == ("Not answered", result.output[len("Not answered: "):])
+    assert theirs.outputs[0].ename == "Not answered"
+    assert theirs.outputs[0].evalue == result.output[len("Not answered: "):]

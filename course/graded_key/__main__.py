@@ -62,7 +62,7 @@ def main(argv):
         text = path.read_text()
         for name, table in found.items():
             lines = [table[i:i + 96] for i in range(0, len(table), 96)]
-            literal = "(" + "\n".join(f'{" " * 12 if n else ""}"{line}"' for n, line in enumerate(lines)) + ")"
+            literal = "(\n" + "\n".join(f'{" " * 12}"{line}"' for line in lines) + ")"
             text, count = re.subn(rf'( {{8}}"{name}": )(\([^)]*\)|"[^"]*")', lambda m: m.group(1) + literal, text)
             assert count == 1, name
         path.write_text(text)

@@ -16,8 +16,9 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 LETTERS = "ABCD"
 SOLVERS = {}
+api = api  # noqa: F821 - the key's one global: the checks cell's _course_answers
 plain_cpu, run, count_parameters, equal_to, without = (
-    api[k] for k in ("plain_cpu", "run", "count_parameters", "equal_to", "without"))  # noqa: F821 - the key's one global
+    api[k] for k in ("plain_cpu", "run", "count_parameters", "equal_to", "without"))
 
 
 def solver(name):

@@ -30,7 +30,7 @@ def c_n_projection(q):
 def backward_final_state(q):
     g = q["given"]
     ids = [key for key, _ in q["choices"]]
-    equal = api["slices_equal"](g["cfg"], g["steps"], g["batch"], [g["slices"][key] for key in ids], "h_n[-1]")  # noqa: F821
+    equal = api["slices_equal"](g["cfg"], g["steps"], g["batch"], [g["slices"][key] for key in ids], "h_n[-1]")
     hints = {"output[last step, backward half]": "The backward direction ends at step 0: its last step is not the last "
                                                  "time step.",
              "output[last step, forward half]": "That is the forward direction's final state, h_n[-2].",
@@ -61,11 +61,12 @@ def packed_last_state(q):
     first, n = cfg.get("batch_first", False), len(lengths)
     with plain_cpu():
         torch.manual_seed(3)
-        lstm = nn.LSTM(**cfg)
-        seqs = [torch.randn(length, cfg["input_size"]) for length in lengths]
+        lstm = nn.LSTM(**cfg, dtype=torch.float64)
+        seqs = [torch.randn(length, cfg["input_size"], dtype=torch.float64) for length in lengths]
         # Each sequence alone, unpadded: its top layer's state after its last real step.
         want = torch.stack([lstm(s.unsqueeze(0) if first else s.unsqueeze(1))[1][0][-1, 0] for s in seqs])
-        x = torch.zeros((n, max(lengths), cfg["input_size"]) if first else (max(lengths), n, cfg["input_size"]))
+        x = torch.zeros((n, max(lengths), cfg["input_size"]) if first else (max(lengths), n, cfg["input_size"]),
+                        dtype=torch.float64)
         for b, s in enumerate(seqs):
             if first:
                 x[b, :len(s)] = s
@@ -98,8 +99,9 @@ def head_states(q):
     layers, width = cfg["num_layers"], cfg.get("proj_size") or cfg["hidden_size"]
     with plain_cpu():
         torch.manual_seed(2)
-        lstm = nn.LSTM(**cfg)
-        x = torch.randn((n, steps, cfg["input_size"]) if cfg.get("batch_first") else (steps, n, cfg["input_size"]))
+        lstm = nn.LSTM(**cfg, dtype=torch.float64)
+        x = torch.randn((n, steps, cfg["input_size"]) if cfg.get("batch_first") else (steps, n, cfg["input_size"]),
+                        dtype=torch.float64)
         output, (h_n, c_n) = lstm(x)
         top = h_n.view(layers, 2, n, width)[-1]  # PyTorch's documented layout: (layers, directions, N, H_out)
         scope = {"output": output, "h_n": h_n, "c_n": c_n, "N": n, "torch": torch,

@@ -44,7 +44,7 @@ def parameter_count(q):
 def output_vs_h_n(q):
     g = q["given"]
     ids = [key for key, _ in q["choices"]]
-    equal = api["slices_equal"](g["cfg"], g["steps"], g["batch"], ids, "h_n[-1]")  # noqa: F821
+    equal = api["slices_equal"](g["cfg"], g["steps"], g["batch"], ids, "h_n[-1]")
     hints = {"output[-1]": "With batch_first=True, output[-1] is the last sequence of the batch, not the last step.",
              "output[:, -1]": "Without batch_first, output is (L, N, H): output[:, -1] is the last sequence at every "
                               "step.",
