@@ -224,6 +224,7 @@ class HiddenSpec:
 
 KEYWORDS = {"expect_shape": {"mistakes"}, "expect_choice": {"mistakes", "options"}, "expect_lstm": {"mistakes"},
             "expect_int": {"mistakes"}, "expect_tensor": {"mistakes", "dtype"},
+            "expect_float": {"mistakes", "decimals"}, "expect_floats": {"mistakes", "decimals"},
             "expect_function": {"reference", "cases"}, "expect_module": {"reference", "cases"},
             "expect_trained": {"reference", "accuracy"}, "expect_generated": {"key"}}
 # Checked by running the answer against a reference of course/references/: hidden call -> visible call
@@ -277,6 +278,9 @@ def visible_part(source):
     ns = _checks()
     key_of = lambda value: ns["answer_digest"](spec.qid, ns["describe_answer"](
         _as_answer(spec.kind, value, spec.kwargs)))
+    if spec.kind in ("expect_float", "expect_floats"):  # numbers: the hash of the value rounded (course/numbers.py)
+        key_of = lambda value: ns["_course_answers"]["number_key"](  # noqa: E731
+            spec.qid, value if spec.kind == "expect_float" else tuple(value), spec.kwargs.get("decimals", 3))
     key = key_of(spec.expected)
     hints = {}
     for wrong, message in spec.mistakes:

@@ -82,3 +82,17 @@ def test_rounding_edges():
     assert API["rounded"](0.42751, 3) == 428 and API["rounded"](-0.42749, 3) == -427
     assert API["near_edge"](0.4275, 3) and API["near_edge"](0.42751, 3)  # within 1e-4 of 0.4275
     assert not API["near_edge"](0.42761, 3) and not API["near_edge"](0.42, 2) and API["near_edge"](0.425, 2)
+
+
+def test_a_lessons_number_exercise_gets_its_visible_check_from_the_hidden_one():
+    """A lesson's test cell written as `expect_float(...)`: `make release` derives the visible check (hashes only)."""
+    from course import build
+
+    hidden = ('### BEGIN HIDDEN TESTS\nexpect_floats("07_x.q2", answer_q2, (0.42712, 0.28903), decimals=3, '
+              'mistakes=[((0.2, 0.1), "tanh forgotten")])\n### END HIDDEN TESTS')
+    visible = build.visible_part(hidden)
+    assert "0.427" not in visible and "0.289" not in visible and "tanh forgotten" in visible
+    scope = dict(NS)
+    for answer, expected in (((0.427, 0.289), None), ((0.2, 0.1), "tanh forgotten")):
+        scope["answer_q2"] = answer
+        assert verdict(exec, visible, scope) == expected  # noqa: S102 - the generated check, run
