@@ -518,8 +518,8 @@ def _install_checks():
     def verdict(qid, answer, key, hints, options=None):
         description = describe(answer)
         want = key.split(":")[0]
-        if want in more_kinds:
-            return more_kinds[want]["verdict"](qid, description, key, hints)
+        if want in more_kinds:  # opened: how a hint of `hints` is read, given the answer it names
+            return more_kinds[want]["verdict"](qid, description, key, hints, lambda named, hint: hint)
         if description["kind"] != want:
             return wrong_kind(want, description, options)
         if want == "choice" and options and description["value"] not in options:

@@ -90,13 +90,17 @@ def _install_numbers(api):
     def numbers_of(value):
         return [value] if is_number(value) else list_(value)
 
+    def number_description(value, decimals):
+        """What a number answer is judged as: its kind, decimals and values rounded (plain data, for hashing)."""
+        kind = "float" if is_number(value) else "floats"
+        return {"kind": kind, "decimals": decimals, "value": [rounded(v, decimals) for v in numbers_of(value)]}
+
     def number_key(qid, value, decimals):
         """The salted hash of `value` (a number, or a tuple of them) rounded to `decimals`:
         "float:3:<hash>", or "floats:3x2:<hash>" for two numbers."""
         values = numbers_of(value)
         kind = "float" if is_number(value) else "floats"
-        canon = dumps({"kind": kind, "decimals": decimals, "value": [rounded(v, decimals) for v in values]},
-                      sort_keys=True, separators=(",", ":"))
+        canon = dumps(number_description(value, decimals), sort_keys=True, separators=(",", ":"))
         spec = f"{decimals}" if kind == "float" else f"{decimals}x{len_(values)}"
         return f"{kind}:{spec}:" + sha256(f"{qid}|{canon}".encode()).hexdigest()[:20]
 
@@ -159,19 +163,23 @@ def _install_numbers(api):
         decimals, _, count = spec.partition("x")
         return kind, int_(decimals), int_(count) if count else 1
 
-    def verdict(qid, description, key, hints, expected=None):
-        """checks.py's verdict for a number question: None when right, else the message.
-        `expected`: the numbers themselves (hidden tests only), for a message about each one."""
+    def verdict(qid, description, key, hints, opened=None, expected=None):
+        """checks.py's verdict for a number question: None when right, else the message. opened(named, hint):
+        the hint's text, `named` being the number_description of the answer it names (a visible check's hints may
+        be sealed); `expected`: the numbers themselves (hidden tests only), for a message about each one."""
         kind, decimals, count = parse_key(key)
         values = numbers_given(description, alone=kind == "float")
         if values is None or len_(values) != count:
             return wrong_kind(description, count)
         if any_(v is None for v in values):
             return "Your answer holds NaN or an infinite value: compute it again."
-        got = number_key(qid, values[0] if kind == "float" else tuple_(values), decimals)
+        given_value = values[0] if kind == "float" else tuple_(values)
+        got = number_key(qid, given_value, decimals)
         if got == key:
             return None
         hint = dict_get(hints or {}, got)
+        if hint and opened is not None:
+            hint = opened(number_description(given_value, decimals), hint)
         if hint:
             return hint
         if expected is not None and count > 1:
@@ -195,7 +203,7 @@ def _install_numbers(api):
             hints[coarse_key] = (f"Give {decimals} decimals: your answer looks rounded to fewer. Keep every decimal "
                                  "until the end, then round.")
         description = api["describe"](answer)
-        message = verdict(qid, description, key, hints, None if is_number(expected) else list_(expected))
+        message = verdict(qid, description, key, hints, None, None if is_number(expected) else list_(expected))
         if message is not None:
             fail(message)
 
@@ -213,7 +221,7 @@ def _install_numbers(api):
                                                                  "shape": "A shape holds whole numbers, such as "
                                                                           "(2, 3, 4)."}}
     api.update({"expect_float": expect_float, "expect_floats": expect_floats, "number_key": number_key,
-                "number_form": number_form,
+                "number_form": number_form, "number_description": number_description,
                 "rounded": rounded, "near_edge": near_edge, "number_edge": EDGE})
 
 
