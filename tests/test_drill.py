@@ -56,3 +56,33 @@ def test_run_all_acts_on_nothing_and_prints_no_answer(tmp_path):
     echoed = [c.source for c in nb.cells if c.cell_type == "code" and not c.source.startswith("drill = ")
               for o in c.outputs if o.output_type == "execute_result"]
     assert not echoed, echoed
+
+
+def test_the_practice_test_scores_practice_questions_without_an_echo(tmp_path):
+    """practice_test.ipynb, answered right in two cells and wrong in one: score_my_test() prints per question and
+    by difficulty, and returns nothing to echo."""
+    import sys
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from course.graded_key import literal
+
+    nb = nbformat.read(ROOT / "notebooks" / "practice_test.ipynb", as_version=4)
+    ns = {"__name__": "__main__"}
+    from course.build import checks_source
+    exec(compile(checks_source((), questions="practice"), "<checks>", "exec"), ns)
+    api = ns["_course_answers"]
+    api["start_practice"]("first try")
+    mine = api["practice_test"]()
+    assert all(q["pool"] == "practice" for q in mine.values())
+    for cell in nb.cells:
+        if cell.source.startswith("# Set answer_q1 "):
+            cell.source = f"answer_q1 = {literal(mine['q1'], mine['q1']['answer'])}"
+        elif cell.source.startswith("# Set answer_q2 "):
+            cell.source = f"answer_q2 = {literal(mine['q2'], mine['q2']['mistakes'][0][0])}"
+    NotebookClient(nb, timeout=120, kernel_name="python3", kernel_manager_class=SlicedKernelManager,
+                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    score = next(c for c in nb.cells if c.source.strip() == "score_my_test()")
+    printed = "".join(o.get("text", "") for o in score.outputs)
+    assert not [o for o in score.outputs if o.output_type == "execute_result"]
+    assert printed.startswith("q1 (easy): right\nq2 (easy): wrong: ") and "q3 (easy): not answered" in printed
+    assert "total 1/10" in printed and mine["q2"]["mistakes"][0][1].replace("`", "") in printed
