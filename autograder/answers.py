@@ -41,8 +41,9 @@ def names_read(source, exclude=()):
 
 
 def function_calls(source):
-    """{answer name: (reference, cases or None)} of the `expect_function` / `expect_module(qid, answer,
-    reference=..., cases=N)` calls: the answers the child must run on the judge's inputs."""
+    """{answer name: (reference, cases or None, key or None)} of the `expect_function` / `expect_module(qid, answer,
+    reference=..., cases=N, key='...')` calls: the answers the child must run on the judge's inputs, and the key
+    (course/keys/, compressed) that draws those inputs; the worker runs it, never the child."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
@@ -55,9 +56,33 @@ def function_calls(source):
                 kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords}
             except ValueError:
                 continue
-            cases = kwargs.get("cases")
-            if isinstance(kwargs.get("reference"), str) and (cases is None or type(cases) is int):
-                found[node.args[1].id] = (kwargs["reference"], cases)  # None: the reference's own count
+            cases, key = kwargs.get("cases"), kwargs.get("key")
+            if isinstance(kwargs.get("reference"), str) and (cases is None or type(cases) is int) and \
+                    (key is None or type(key) is str):
+                found[node.args[1].id] = (kwargs["reference"], cases, key)  # None: the reference's own count
+    return found
+
+
+def visible_checks(source):
+    """{answer name: (check, reference, data)} of the visible checks that run an answer on cases course/build.py
+    wrote into them (course/self_checks.py): `check_function` / `check_module(answer, qid, reference, data)`
+    and `check_trained(answer, qid, reference, accuracy, data)`. The child runs the answer on them too, so that
+    the judge's visible check sees what the answer did there (trusted code only)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return {}
+    found = {}
+    for node in ast.walk(tree):
+        check = getattr(node.func, "id", None) if isinstance(node, ast.Call) else None
+        arity = {"check_function": 4, "check_module": 4, "check_trained": 5}.get(check)
+        if arity and len(node.args) == arity and isinstance(node.args[0], ast.Name):
+            try:
+                reference, data = ast.literal_eval(node.args[2]), ast.literal_eval(node.args[-1])
+            except ValueError:
+                continue
+            if isinstance(reference, str) and isinstance(data, dict):
+                found[node.args[0].id] = (check, reference, data)
     return found
 
 

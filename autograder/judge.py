@@ -120,7 +120,10 @@ class Judge:
             if data == answers.MISSING or not isinstance(data, dict):
                 continue
             if data.get("via") == answers.VIA_CHECKS and api is not None:
-                text = api["show_calls"](data.get("calls")) if "calls" in data else api["show"](data.get("data"))
+                if "calls" in data:  # a function or class answer: show_calls where the checks cell can run one
+                    text = api["show_calls"](data.get("calls")) if "show_calls" in api else "a function"
+                else:
+                    text = api["show"](data.get("data"))
             elif data.get("t") == "unreadable":
                 text = "an answer the grader could not read"
             else:
@@ -136,13 +139,22 @@ class Judge:
         unanswered = sorted(var for var, data in encoded.items() if data == answers.MISSING)
         if unanswered:  # the test would only raise NameError: say what that means for a student
             return [error_output(scoring.NOT_ANSWERED_ENAME, scoring.not_answered_message(unanswered[0]))]
-        if api is not None:
+        if api is not None and "set_seed" in api:  # only checks cells that run function answers have one
             api["set_seed"](seed)
         for var, data in encoded.items():
             if isinstance(data, dict) and data.get("t") == "unreadable":
                 return [error_output("AnswerError", f"{var} could not be read ({data.get('why', 'error')})")]
             if isinstance(data, dict) and data.get("via") == answers.VIA_CHECKS and api is not None:
-                namespace[var] = api["received"](data.get("calls") if "calls" in data else data.get("data"))
+                if "calls" in data:  # a function answer: its calls, and those of its visible check's cases
+                    calls = data.get("calls")
+                    if isinstance(calls, dict) and "visible" in data:
+                        calls = dict(calls, visible=data.get("visible"))
+                    namespace[var] = api["received"](calls)
+                else:  # a value; a trained model also with what its forward did on its visible check's set
+                    found = data.get("data")
+                    if isinstance(found, dict) and "visible" in data:
+                        found = dict(found, visible=data.get("visible"))
+                    namespace[var] = api["received"](found)
                 continue
             try:
                 namespace[var] = answers.decode(data)

@@ -404,7 +404,8 @@ def _call_guard(seconds):
 
 
 # The answer kinds of the course's checks cell, taken right after that cell ran (before any student
-# code): its describe() and probe() report every answer (answers.py says why).
+# code): its describe() and, where the notebook has answers judged by running them (channel.py, probes.py),
+# its probe() report every answer (answers.py says why).
 _kinds = {}
 
 
@@ -415,25 +416,39 @@ def _take_kinds(shell):
             seal = api.get("seal")
             if seal is not None:  # the references' hooks and the cases' classes, as the checks cell made them
                 seal()
-            _kinds.update(describe=api["describe"], probe=api["probe"])
+            _kinds.update(describe=api["describe"])
+            for name in ("probe", "trained_accuracy"):  # where the notebook runs answers (channel.py, probes.py)
+                if api.get(name) is not None:
+                    _kinds[name] = api[name]
     except BaseException:
         _kinds.clear()
 
 
-def _report(namespace, name, calls, call_time):
+def _report(namespace, name, calls, call_time, trained=None):
     value = _dict_get(namespace, name, _ABSENT) if type(namespace) is dict else _ABSENT
     if value is _ABSENT:
         return answers.MISSING
     if not _kinds:
         return _encode(value)
+    if name in calls and "probe" not in _kinds:  # planned calls, but no probe to run them: only a wrong answer
+        return {"t": "unreadable", "why": "the checks cell runs no function answers"}
     if name in calls:  # a function or class answer: run on the judge's cases (plain data), each call timed
         planned = calls[name]
-        return {"via": answers.VIA_CHECKS,
-                "calls": _kinds["probe"](value, planned["cases"], _call_guard(call_time), planned["spec"])}
-    return {"via": answers.VIA_CHECKS, "data": _kinds["describe"](value)}
+        found = {"via": answers.VIA_CHECKS,
+                 "calls": _kinds["probe"](value, planned["cases"], _call_guard(call_time), planned["spec"])}
+        if "visible" in planned:  # the visible check's cases: what the answer did there, for the judge's check
+            seen = planned["visible"]
+            found["visible"] = _kinds["probe"](value, seen["cases"], _call_guard(call_time), seen["spec"],
+                                               seen["weights"] if seen["spec"].get("kind") == "module" else None)
+        return found
+    found = {"via": answers.VIA_CHECKS, "data": _kinds["describe"](value)}
+    if trained and name in trained and "trained_accuracy" in _kinds:  # its own forward on the visible check's set
+        seen = trained[name]
+        found["visible"] = _kinds["trained_accuracy"](value, seen["reference"], seen["data"], _call_guard(call_time))
+    return found
 
 
-def _answers(shell, names, calls, call_time):
+def _answers(shell, names, calls, call_time, trained=None):
     try:
         namespace = _get_attr(shell, "user_ns")
     except BaseException:
@@ -441,7 +456,7 @@ def _answers(shell, names, calls, call_time):
     found, size = {}, 0
     for name in names:
         try:
-            value = _report(namespace, name, calls, call_time)
+            value = _report(namespace, name, calls, call_time, trained)
             text = _dumps(value)
         except BaseException as err:  # unreadable (e.g. out of memory while encoding, a cheat's exception)
             value, text = {"t": "unreadable", "why": type(err).__name__[:100]}, ""
@@ -465,9 +480,11 @@ def run(shell, plan, out):
                 _take_kinds(shell)
         else:
             calls = step.get("calls") or {}
-            # Every call of a function answer gets its share of the test's time.
-            call_time = max(1.0, timeout / (1 + max([len(c["cases"]) for c in calls.values()] or [0])))
-            send(out, {"m": "answers", "step": index, "answers": _answers(shell, step["names"], calls, call_time)})
+            # Every call of a function answer gets its share of the test's time (its visible check's calls too).
+            call_time = max(1.0, timeout / (1 + max([len(c["cases"]) + len(c.get("visible", {}).get("cases", ()))
+                                                     for c in calls.values()] or [0])))
+            send(out, {"m": "answers", "step": index,
+                       "answers": _answers(shell, step["names"], calls, call_time, step.get("trained"))})
     send(out, {"m": "done"})
 
 

@@ -488,7 +488,9 @@ class Worker:
 
         A test cell that runs a function or class answer (expect_function, expect_module) gets, in its
         step, the plain data of those calls (course/probes.py's call_plan: the cases, drawn here from a
-        fresh seed that the judge uses again, and what the child must run and report).
+        fresh seed that the judge uses again, and what the child must run and report). The cases come from
+        the reference's key, which the test cell's hidden region carries (restored from source/, so
+        trusted): it runs here, in a scope of its own, and never reaches the child.
         """
         import secrets
 
@@ -504,13 +506,25 @@ class Worker:
             if gid in tests and gid not in cells:
                 step = {"cell": number, "test": gid, "names": answers.names_read(cell.source, check_names)}
                 seed = None
-                wanted = answers.function_calls(cell.source) if isinstance(api, dict) else {}
+                runs = isinstance(api, dict) and "call_plan" in api
+                wanted = answers.function_calls(cell.source) if runs else {}
+                visible = answers.visible_checks(cell.source) if runs else {}
                 if wanted:
                     seed = secrets.randbelow(2 ** 48)
                     step["calls"] = {}
-                    for name, (reference, count) in wanted.items():
+                    for name, (reference, count, key) in wanted.items():
                         if reference in api["references"]:  # {"spec": what to run and report, "cases": [...]}
-                            step["calls"][name] = api["call_plan"](reference, seed, count)
+                            with api["keyed"](reference, key) as ref:  # a key that fails fails the job, with why
+                                step["calls"][name] = api["call_plan"](ref, seed, count)
+                            _, _, data = visible.get(name, (None, None, {}))
+                            if data.get("cases"):  # and the visible check's own cases, weights and spec
+                                step["calls"][name]["visible"] = {
+                                    "spec": data["spec"], "cases": [c["args"] for c in data["cases"]],
+                                    "weights": [c.get("weights") for c in data["cases"]]}
+                trained = {name: {"reference": reference, "data": data}
+                           for name, (check, reference, data) in visible.items() if check == "check_trained"}
+                if trained:  # a model's own forward on its visible check's set, measured in the child
+                    step["trained"] = trained
                 cells[gid] = (len(steps), cell.source, number, seed)
                 steps.append(step)
             else:

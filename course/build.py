@@ -5,23 +5,26 @@
     python -m course.build --student-edition DIR  copy what students get into DIR
 
 Generated cells (see docs/architecture.md) carry `metadata.course.generated`:
-"checks" gets course/checks.py, channel.py, probes.py, verdicts.py and the course/references/ files whose
-references the notebook's tests name; "explorer", "gates", "packing" and "progress" the text of
-their file (GENERATED below); "badge" gets the Open-in-Colab link built from pyproject.toml's
-[tool.lstm-course] setting. The visible part of every nbgrader test cell is
-derived from the hidden `expect_*` call below it, so the answer is written once,
-in plain text, where only instructors see it.
+"checks" gets course/checks.py and numbers.py, and, where the notebook's tests name references,
+hidden_key.py, channel.py, probes.py, verdicts.py, self_checks.py and the course/references/ files
+that define them; "explorer", "gates", "packing" and "progress" the text of their file (GENERATED
+below); "badge" gets the Open-in-Colab link built from pyproject.toml's [tool.lstm-course] setting.
+The visible part of every nbgrader test cell is derived from the hidden `expect_*` call below it, so
+the answer is written once, in plain text, where only instructors see it. A hidden call that names a
+reference gets that lesson's key (course/keys/, compressed) added to it, and its visible check the
+cases and hashes course/visible_cases.py draws: no notebook a student receives computes an answer.
 """
 import argparse
 import ast
 import json
+import pprint
 import shutil
 import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from course import graded_key
+from course import graded_key, keys, visible_cases
 
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
@@ -118,8 +121,13 @@ def student_path(nb_path, root=ROOT):
 _checks_namespace = None
 
 
-# Every checks cell: value answers (numbers among them), answers judged by running them, predictions and hints.
-CORE = ("checks.py", "numbers.py", "channel.py", "probes.py", "verdicts.py", "predict.py")
+# Every checks cell: value answers (numbers among them), predictions and hints (predict.py, last).
+CORE = ("checks.py", "numbers.py")
+LAST = ("predict.py",)
+# A notebook whose hidden tests carry a key (a lesson's references, the course test's solvers): running one.
+KEY_RUNNER = "hidden_key.py"
+# A notebook whose tests name references: answers judged by running them, hidden tests and visible checks.
+CALLS = ("channel.py", "probes.py", "verdicts.py", "self_checks.py")
 # generated cell -> the file pasted into it
 GENERATED = {"explorer": "explorers/layer.py", "gates": "explorers/gates.py", "packing": "explorers/packing.py",
              "progress": "progress.py", "drill": "drill.py", "bugs": "bugs.py", "parsons": "parsons.py",
@@ -163,14 +171,24 @@ def _text(path):
     return path.read_text().rstrip("\n")
 
 
-def checks_source(references=(), questions=None, hints=None):
+def checks_source(references=(), questions=None, hints=None, calls=None):
     """The text of a checks cell whose tests use the named references (all of them for None), and, for
     questions = "graded" or "practice", course/questions.py with that pool of generated questions.
-    hints: {"q3": [nudge, rule, {"text", "code"}]} of the notebook's exercises, registered at the end."""
-    files = [f for f in reference_files() if references is None or _defined_by()[f.name] & set(references)]
+    hints: {"q3": [nudge, rule, {"text", "code"}]} of the notebook's exercises, registered at the end.
+    calls: whether to paste what judges answers by running them (default: when references are named)."""
+    calls = (references is None or bool(references)) if calls is None else calls
+    names = list(CORE)
+    if calls or questions == "graded":
+        names.append(KEY_RUNNER)
+    if calls:
+        names += CALLS
+    names += LAST
+    files = [HERE / name for name in names]
+    if references is None or references:
+        files += [f for f in reference_files() if references is None or _defined_by()[f.name] & set(references)]
     if questions:
         files += [HERE / QUESTIONS, HERE / POOLS[questions]]
-    text = "\n\n\n".join(_text(path) for path in [HERE / name for name in CORE] + files)
+    text = "\n\n\n".join(_text(path) for path in files)
     if hints:
         # JSON of strings, lists and dicts is also a Python literal.
         text += ("\n\n\n# This notebook's hints, from its answer cells' metadata (course.hints): hint(\"q3\").\n"
@@ -197,21 +215,41 @@ def _defined_by():
     global _defined
     if _defined is None:
         _defined = {}
-        core = "\n\n\n".join(_text(HERE / name) for name in CORE)
+        core = checks_source((), calls=True)
         for path in reference_files():
             namespace = {"__name__": "course_checks"}
             exec(compile(core + "\n\n\n" + _text(path), f"course_checks+{path.name}", "exec"), namespace)
-            _defined[path.name] = set(namespace["_course_answers"]["references"])
+            references = namespace["_course_answers"]["references"]
+            for name, fields in sorted(references.items()):
+                found = [field for field in keys.KEY_FIELDS if field in fields]
+                if found:  # an answer key in a file every notebook carries
+                    raise HiddenSpecError(f"course/references/{path.name}: {name!r} has {', '.join(found)}, which "
+                                          f"belong to its key: move them to course/keys/{path.name} "
+                                          "(docs/architecture.md, \"Writing a reference\")")
+            _defined[path.name] = set(references)
     return _defined
 
 
+_key_of = None
+
+
 def _checks():
-    # The same code the notebooks run decides the keys, so build and check can't disagree.
-    global _checks_namespace
+    # The same code the notebooks run decides the keys, so build and check can't disagree. Trusted: the
+    # references hold their keys (course/keys/), for the visible checks' cases and hashes.
+    global _checks_namespace, _key_of
     if _checks_namespace is None:
         _checks_namespace = {"__name__": "course_checks"}
         exec(compile(checks_source(None, questions="graded"), "course_checks", "exec"), _checks_namespace)
+        _key_of = keys.install(_checks_namespace["_course_answers"])
     return _checks_namespace
+
+
+def key_source(reference):
+    """The text of the key file that defines `reference`."""
+    _checks()
+    if reference not in _key_of:
+        raise HiddenSpecError(f"no file of course/keys/ defines {reference!r}")
+    return _key_of[reference]
 
 
 def _as_answer(kind, value, kwargs):
@@ -249,14 +287,14 @@ class HiddenSpec:
 KEYWORDS = {"expect_shape": {"mistakes"}, "expect_choice": {"mistakes", "options"}, "expect_lstm": {"mistakes"},
             "expect_int": {"mistakes"}, "expect_tensor": {"mistakes", "dtype"},
             "expect_float": {"mistakes", "decimals"}, "expect_floats": {"mistakes", "decimals"},
-            "expect_function": {"reference", "cases"}, "expect_module": {"reference", "cases"},
-            "expect_trained": {"reference", "accuracy"}, "expect_generated": {"key"}}
+            "expect_function": {"reference", "cases", "key"}, "expect_module": {"reference", "cases", "key"},
+            "expect_trained": {"reference", "accuracy", "key"}, "expect_generated": {"key"}}
 # Checked by running the answer against a reference of course/references/: hidden call -> visible call
 BY_REFERENCE = {"expect_function": "check_function", "expect_module": "check_module", "expect_trained": "check_trained"}
 
 
-def parse_hidden(source):
-    """The HiddenSpec of a test cell's hidden region."""
+def parse_hidden(source, api=None):
+    """The HiddenSpec of a test cell's hidden region; `api`: whose references it may name (the course's)."""
     if HIDDEN_BEGIN not in source or HIDDEN_END not in source:
         raise HiddenSpecError("test cell has no hidden-tests region")
     hidden = source.split(HIDDEN_BEGIN, 1)[1].split(HIDDEN_END, 1)[0]
@@ -282,12 +320,37 @@ def parse_hidden(source):
     unknown = set(kwargs) - KEYWORDS[kind]
     if unknown:
         raise HiddenSpecError(f"unknown keyword argument(s) {', '.join(sorted(unknown))}")
-    if kind in BY_REFERENCE and kwargs.get("reference") not in _checks()["_course_answers"]["references"]:
+    references = (api or _checks()["_course_answers"])["references"]
+    if kind in BY_REFERENCE and kwargs.get("reference") not in references:
         raise HiddenSpecError(f"{qid}: unknown reference {kwargs.get('reference')!r}; course/references/ has "
-                              f"{', '.join(sorted(_checks()['_course_answers']['references']))}")
+                              f"{', '.join(sorted(references))}")
     if kind == "expect_trained" and not isinstance(kwargs.get("accuracy"), float):
         raise HiddenSpecError(f"{qid}: expect_trained needs accuracy=<a float such as 0.9>")
     return HiddenSpec(kind, qid, call.args[1].id, expected, kwargs)
+
+
+_visible = {}  # (qid, reference, its key's text) -> the visible check's data: drawn once per build
+
+
+def reference_test(spec, api, key):
+    """(visible part, hidden region) of a test cell whose hidden call names a reference: the visible check with
+    the cases and hashes course/visible_cases.py draws, the hidden call with the lesson's key (its text `key`)
+    added, compressed. `api`: a checks namespace's _course_answers with that key installed."""
+    name = spec.kwargs["reference"]
+    cached = (spec.qid, name, key)
+    if cached not in _visible:
+        try:
+            _visible[cached] = visible_cases.visible_data(api, name, spec.qid)
+        except visible_cases.VisibleCasesError as err:
+            raise HiddenSpecError(str(err)) from None
+    data = pprint.pformat(_visible[cached], width=116, compact=True, sort_dicts=False)
+    extra = f", {spec.kwargs['accuracy']!r}" if spec.kind == "expect_trained" else ""
+    visible = "\n".join([VISIBLE_COMMENT, f"{BY_REFERENCE[spec.kind]}({spec.name}, {spec.qid!r}, {name!r}{extra},",
+                         data + ")"]) + "\n"
+    kwargs = ", ".join(f"{k}={v!r}" for k, v in spec.kwargs.items() if k != "key")
+    hidden = (f"{HIDDEN_BEGIN}\n{spec.kind}({spec.qid!r}, {spec.name}, {kwargs},\n"
+              f"{' ' * (len(spec.kind) + 1)}key={keys.blob(key)!r})\n{HIDDEN_END}")
+    return visible, hidden
 
 
 def visible_part(source):
@@ -295,10 +358,8 @@ def visible_part(source):
     if spec.kind == "expect_generated":  # the course test: the visible check confirms only the answer's form
         return "\n".join(["# Checks that your answer has the right form; whether it is right is told after grading.",
                           f"check_form({spec.name}, {spec.qid!r})"]) + "\n"
-    if spec.kind in BY_REFERENCE:  # no hash: the check runs the answer and computes the reference itself
-        extra = f", {spec.kwargs['accuracy']!r}" if spec.kind == "expect_trained" else ""
-        return "\n".join([VISIBLE_COMMENT, f"{BY_REFERENCE[spec.kind]}({spec.name}, {spec.qid!r}, "
-                                            f"{spec.kwargs['reference']!r}{extra})"]) + "\n"
+    if spec.kind in BY_REFERENCE:  # cases and hashes drawn at build time: the key stays in the hidden test
+        return reference_test(spec, _checks()["_course_answers"], key_source(spec.kwargs["reference"]))[0]
     ns = _checks()
     api = ns["_course_answers"]
     if spec.kind in ("expect_float", "expect_floats"):  # numbers: the hash of the value rounded (course/numbers.py)
@@ -374,6 +435,9 @@ def sync_notebook(nb, nb_path, root=ROOT):
             spec = parse_hidden(cell.source)
             if spec.kind == "expect_generated":  # the course test: its hidden test carries the key (course/graded_key)
                 put(cell, head + graded_key.hidden_region(spec.qid, spec.name, _checks()["_course_answers"]))
+            elif spec.kind in BY_REFERENCE:  # the lesson's key, compressed (course/keys/)
+                put(cell, head + reference_test(spec, _checks()["_course_answers"],
+                                                key_source(spec.kwargs["reference"]))[1])
             else:
                 put(cell, head + HIDDEN_BEGIN + cell.source.split(HIDDEN_BEGIN, 1)[1])
         elif generated_questions and cell.metadata.get("nbgrader", {}).get("grade_id", "").endswith("_answer"):

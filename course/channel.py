@@ -19,7 +19,8 @@ the judge runs elsewhere, so everything between them is plain data (JSON), made 
   changed), the parameters replaced by new objects, and those whose `.grad` is set; and the extra
   data of the reference's `observe` hook (plain numbers and lists of them, capped).
 
-A reference (course/references/<lesson>.py: `references[name] = {...}`) has these fields:
+A reference (public fields in course/references/<lesson>.py: `references[name] = {...}`; the rest, its key, in
+course/keys/<lesson>.py: `KEY[name] = {...}`, which only hidden tests carry) has these fields:
 `case(gen, i)`, `reference(*case)` (for a class `reference(settings, *inputs, weights)` and
 `state_check(settings, weights)`), `mistakes` [(hint, variant)], `signature`, `outputs`, `not_yet`,
 and optionally `kind` ("module" for a class, "trained" for a trained model), `delegated`, `matmul`,
@@ -82,6 +83,11 @@ def _install_channel(api):
     def reference_of(name):
         return dict_get(dict_get(sealed, "references") or references, name)
 
+    def as_reference(reference):
+        """A reference's fields: `reference` itself when it is a dict (a public reference merged with its key,
+        verdicts.keyed), else the entry of that name (whole only where trusted code installed its key)."""
+        return reference if type_(reference) is dict_ else references[reference]
+
     # --- the cases: drawn from a seed, carried as plain data -------------------------------------------
 
     def case_module(gen, name, **kwargs):
@@ -94,7 +100,7 @@ def _install_channel(api):
 
     def make_cases(reference, seed, count):
         """The arguments of `count` calls, the same for the same seed everywhere."""
-        make = references[reference]["case"]
+        make = as_reference(reference)["case"]
         with fork_rng(devices=[]), no_grad(), catch_warnings():
             simplefilter("ignore")
             with mkldnn_flags(enabled=False):  # PyTorch's own kernel: oneDNN compiles one per new shape
@@ -332,7 +338,7 @@ def _install_channel(api):
         error = dict_get(entry, "error")
         item = {"error": error if error == "not-a-module" else safe_name(error) or "an error",
                 "base": safe_name(dict_get(entry, "base")), "message": message}
-        if dict_get(entry, "phase") in ("arguments", "build", "forward", "state"):
+        if dict_get(entry, "phase") in ("arguments", "build", "load", "forward", "state"):
             item["phase"] = entry["phase"]
         return item
 
@@ -378,8 +384,8 @@ def _install_channel(api):
 
     api.update({"references": references, "module_classes": module_classes, "case_module": case_module,
                 "cases": make_cases, "case_data": case_data, "data_case": data_case, "seal": seal,
-                "reference_of": reference_of, "module_positions": module_positions, "module_params": module_params,
-                "state_data": state_data,
+                "reference_of": reference_of, "as_reference": as_reference, "module_positions": module_positions,
+                "module_params": module_params, "module_tensors": module_tensors, "state_data": state_data,
                 "module_report": module_report, "error_data": error_data, "extra_data": extra_data,
                 "valid_calls": valid_calls, "valid_modules": valid_modules, "valid_extra": valid_extra,
                 "show_calls": show_calls, "INVALID": INVALID, "REPORTS": REPORTS})

@@ -636,7 +636,7 @@ def _install_checks():
     api = {"check": check, "expect_shape": expect_shape, "expect_choice": expect_choice,
            "expect_lstm": expect_lstm, "expect_int": expect_int, "expect_tensor": expect_tensor,
            "describe": describe, "valid": valid, "show": show, "digest": digest, "received": Received,
-           "seal_hint": seal_hint, "stuck": stuck,
+           "seal_hint": seal_hint, "open_hint": open_hint, "stuck": stuck,
            # for course/probes.py, which judges answers by running them:
            "fail": fail, "given": given, "safe_name": safe_name, "short_type_name": short_type_name,
            "tensor_data": tensor_data, "value_data": value_data, "data_tensor": data_tensor,

@@ -6,7 +6,7 @@ drawn from this pool with the term's salt and their student id. This file only *
 their text, the numbers they give, their options shuffled. Nothing here computes an answer or a
 named mistake. The key that does (course/graded_key/) reaches a notebook only inside the hidden
 tests of source/course_test, compressed: `expect_generated(qid, answer_qN, key=...)` runs it on
-the student's question, judges the answer, and keeps nothing of it (see `forget_key`).
+the student's question, judges the answer, and keeps nothing of it (course/hidden_key.py).
 
 A numeric question draws its numbers from a vetted table: every entry was solved by the key
 and kept only when its answer lies well inside a rounding bin and no named mistake rounds to
@@ -15,19 +15,10 @@ the answer or to another mistake (`python -m course.graded_key vet` rebuilds the
 
 
 def _install_graded_pool(api):
-    import base64
-    import builtins
-    import gc
-    import linecache
     import os
-    import re
-    import sys
-    import zlib
 
     int_, str_, len_, range_, list_, max_, min_, sorted_, set_ = int, str, len, range, list, max, min, sorted, set
-    print_, isinstance_, exec_, compile_, dict_, tuple_ = print, isinstance, exec, compile, dict, tuple
-    enumerate_, any_, hasattr_, setattr_, getattr_ = enumerate, any, hasattr, setattr, getattr
-    clean_builtins = dict_(vars(builtins))  # the key runs with these, whatever a student's code patches later
+    print_, isinstance_, dict_ = print, isinstance, dict
     template, choices, call, input_text, code = (api[k] for k in ("template", "choices", "call", "input_text", "code"))
     fail, describe = api["fail"], api["describe"]
     POOL, LETTERS = "graded", "ABCD"
@@ -531,111 +522,12 @@ def _install_graded_pool(api):
             return message
         finally:
             solved = None  # noqa: F841
-            forget_key(key)
+            api["forget_key"]()
 
     def run_key(key, q):
-        """The key's solution of q: the key's source runs in a scope of its own, dropped at once."""
-        scope = {"api": api, "__name__": "course_key", "__builtins__": clean_builtins}
-        try:
-            exec_(compile_(zlib.decompress(base64.b64decode(key)).decode(), "<course key>", "exec"), scope)
+        """The key's solution of q: the key's source runs in a scope of its own, dropped at once (hidden_key.py)."""
+        with api["key_scope"](key) as scope:
             return scope["solve"](q)
-        finally:
-            scope.clear()
-
-    # nbgrader runs the hidden tests in the student's own kernel: leave nothing of the key behind (best effort,
-    # docs/hostile-corpus.md). The key is a literal of a hidden test's source, which IPython keeps in its input
-    # history (In, _ih, _i, _iN, its SQLite file) and in linecache, and whose code object a failure's traceback
-    # keeps (sys.last_traceback) even when the check above it failed first. So after each cell that held one,
-    # and after each hidden test, every copy is scrubbed, and a traceback that reaches a key is dropped.
-    KEY_LITERAL = re.compile(r"key=(['\"])[A-Za-z0-9+/=]{200,}\1")
-    WITHHELD = "key='(withheld)'"
-
-    def clean(text):
-        return KEY_LITERAL.sub(WITHHELD, text) if isinstance_(text, str_) and "key=" in text else text
-
-    def ipython():
-        try:
-            from IPython import get_ipython
-        except ImportError:
-            return None
-        shell = get_ipython()
-        return shell if shell is not None and hasattr_(shell, "events") else None
-
-    def forget_key(key=None):
-        shell = ipython()
-        if shell is not None:
-            history = shell.history_manager
-            for entries in (history.input_hist_parsed, history.input_hist_raw):
-                for n, text in enumerate_(entries):
-                    entries[n] = clean(text)
-            for name, value in list_(shell.user_ns.items()):
-                if name.startswith("_i") and isinstance_(value, str_):
-                    shell.user_ns[name] = clean(value)
-            for name in ("_i00", "_i", "_ii", "_iii"):  # what the next cells' _i, _ii, _iii are made from
-                if isinstance_(getattr_(history, name, None), str_):
-                    setattr_(history, name, clean(getattr_(history, name)))
-            try:
-                history.writeout_cache()
-                if history.db is not None and getattr_(history, "enabled", True):
-                    with history.db:
-                        rows = list_(history.db.execute(
-                            "SELECT line, source, source_raw FROM history WHERE session = ? AND source_raw LIKE ?",
-                            (history.session_number, "%key=%")))
-                        for line, source, raw in rows:
-                            history.db.execute("UPDATE history SET source = ?, source_raw = ? WHERE session = ? AND "
-                                               "line = ?", (clean(source), clean(raw), history.session_number, line))
-            except Exception:  # a history without its database: nothing written, nothing to clean
-                pass
-        for cache in (linecache.cache, getattr_(linecache, "_ipython_cache", None)):
-            for name, entry in list_((cache or {}).items()):
-                if isinstance_(entry, tuple_) and len_(entry) >= 3 and any_("key=" in line for line in entry[2]):
-                    cache[name] = entry[:2] + ([clean(line) for line in entry[2]],) + entry[3:]
-        gc.collect()
-
-    def reaches_key(tb):
-        """True when a traceback's frames hold a key: a hidden test's code, or the functions that ran it."""
-        while tb is not None:
-            code = tb.tb_frame.f_code
-            if code.co_name in ("expect_generated", "graded_verdict", "run_key") or any_(
-                    isinstance_(c, str_) and len_(c) > 1000 and KEY_BLOB.fullmatch(c) for c in code.co_consts):
-                return True
-            tb = tb.tb_next
-        return False
-
-    KEY_BLOB = re.compile(r"[A-Za-z0-9+/=]+")
-
-    def after_cell(*args):
-        shell = ipython()
-        if shell is None:
-            return
-        raw = shell.history_manager.input_hist_raw
-        if raw and KEY_LITERAL.search(raw[-1] or ""):
-            forget_key()
-        result = getattr_(shell, "last_execution_result", None)
-        errors = [getattr_(result, "error_in_exec", None), getattr_(sys, "last_value", None)]
-        if any_(err is not None and reaches_key(err.__traceback__) for err in errors) or \
-                reaches_key(getattr_(sys, "last_traceback", None)):
-            for name in ("last_type", "last_value", "last_traceback", "last_exc"):
-                if hasattr_(sys, name):
-                    setattr_(sys, name, None)
-            for err in errors:
-                if err is not None:
-                    err.__traceback__ = None
-            gc.collect()
-
-    def watch():
-        """Run after_cell after every cell of this kernel (once, however often this cell runs)."""
-        shell = ipython()
-        if shell is None:
-            return
-        old = getattr_(shell, "_course_after_cell", None)
-        if old is not None:
-            try:
-                shell.events.unregister("post_run_cell", old)
-            except ValueError:
-                pass
-        shell._course_after_cell = after_cell
-        shell.events.register("post_run_cell", after_cell)
 
     def item_of(q, answer=None):
         """Which template a question came from and which option the answer chose, as plain data."""
@@ -650,7 +542,7 @@ def _install_graded_pool(api):
         item, state["item"] = state["item"], None
         return item
 
-    watch()
+    api["key_frames"].update(("expect_generated", "graded_verdict", "run_key"))
     api.update({"set_salt": set_salt, "grade_as": grade_as, "start_test": start_test, "test_student": student,
                 "test_set": test_set, "graded_question": graded_question, "show_question": show_question,
                 "check_form": check_form, "expect_generated": expect_generated, "record_items": record_items,

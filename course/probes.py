@@ -32,11 +32,15 @@ def _install_probes(api):
     catch_warnings, simplefilter, nullcontext = warnings.catch_warnings, warnings.simplefilter, contextlib.nullcontext
     mkldnn_flags = torch.backends.mkldnn.flags
     Received, describe, value_data = api["received"], api["describe"], api["value_data"]
-    references, reference_of, make_cases, case_data, data_case = (
-        api[k] for k in ("references", "reference_of", "cases", "case_data", "data_case"))
+    as_reference, reference_of, make_cases, case_data, data_case = (
+        api[k] for k in ("as_reference", "reference_of", "cases", "case_data", "data_case"))
     module_positions, module_params, module_report, state_data, error_data, extra_data, valid_calls = (
         api[k] for k in ("module_positions", "module_params", "module_report", "state_data", "error_data",
                          "extra_data", "valid_calls"))
+    module_tensors, module_load, data_tensor, shape_text = (
+        api["module_tensors"], torch.nn.Module.load_state_dict, api["data_tensor"], api["shape_text"])
+    shape_of = torch._C.TensorBase.__dict__["shape"].__get__
+    list_, sorted_ = list, sorted
     REPORTS = api["REPORTS"]
     VISIBLE_CASES, HIDDEN_CASES = 2, 6
 
@@ -56,14 +60,16 @@ def _install_probes(api):
     # --- what to run: plain data for the grader's plan -------------------------------------------------
 
     def spec_of(reference):
-        ref = references[reference]
-        return {"reference": reference, "kind": "module" if ref.get("kind") == "module" else "function",
+        """`reference`: a name, or a reference's whole fields (verdicts.keyed: its public part and its key)."""
+        ref = as_reference(reference)
+        name = reference if type_(reference) is str_ else ref["name"]
+        return {"reference": name, "kind": "module" if ref.get("kind") == "module" else "function",
                 "report": [w for w in REPORTS if w in (ref.get("report") or ())],
                 "observe": callable_(ref.get("observe")), "grad": bool_(ref.get("grad"))}
 
     def counts(reference, cases=None):
         """(the visible check's cases, the hidden test's) for a reference; the hidden test's at least as many."""
-        ref = references[reference]
+        ref = as_reference(reference)
         visible = ref.get("visible_cases", VISIBLE_CASES)
         return visible, max_(cases if cases is not None else ref.get("cases", HIDDEN_CASES), visible)
 
@@ -113,8 +119,24 @@ def _install_probes(api):
             entry["lstm"] = spy.seen
         return entry
 
-    def call_module(answer, case, guard, spec):
-        """Build the class with the case's settings (seeded), run it once on the case's inputs, read its weights."""
+    def mismatch(model, weights):
+        """Why the model's tensors can't take `weights` (a visible check's state_dict, as data), or None."""
+        own = {k: list_(shape_of(t)) for k, t in module_tensors(model).items()}
+        missing = sorted_(k for k in weights if k not in own)
+        extra = sorted_(k for k in own if k not in weights)
+        sizes = [k for k in sorted_(weights) if k in own and own[k] != weights[k]["shape"]]
+        if missing:
+            return f"it has no {', '.join(missing[:3])}: keep the skeleton's layers, named as it names them."
+        if extra:
+            return f"it has {', '.join(extra[:3])}, which the skeleton does not: keep only its layers."
+        if sizes:
+            return (f"its {sizes[0]} is {shape_text(own[sizes[0]])}; with these settings the skeleton's is "
+                    f"{shape_text(weights[sizes[0]]['shape'])}.")
+        return None
+
+    def call_module(answer, case, guard, spec, weights=None):
+        """Build the class with the case's settings (seeded), load `weights` when given (a visible check's), run
+        it once on the case's inputs, read its weights."""
         observe, phase = hook(spec), "arguments"
         try:
             with (guard() if guard else nullcontext()), catch_warnings(), quiet_kernels(), fork_rng(devices=[]):
@@ -124,6 +146,13 @@ def _install_probes(api):
                 model = answer(**settings)
                 if module_type not in type_(model).__mro__:
                     return {"error": "not-a-module", "phase": phase}
+                if weights is not None:
+                    phase = "load"
+                    why = mismatch(model, weights)
+                    if why:
+                        return {"error": "WeightsMismatch", "base": None, "message": why, "phase": phase}
+                    with no_grad():
+                        module_load(model, {k: data_tensor(v) for k, v in weights.items()}, strict=True)
                 phase = "forward"
                 module_eval(model)
                 with (enable_grad() if spec["grad"] else no_grad()):
@@ -137,16 +166,19 @@ def _install_probes(api):
         except Exception as err:
             return error_data(err, phase)
 
-    def probe(answer, cases, guard=None, spec=None):
+    def probe(answer, cases, guard=None, spec=None, weights=None):
         """Run the answer on each case (plain data); return plain data of what happened. `guard`: a context
-        manager class timing each call (the grader's child); `spec`: spec_of(reference)."""
+        manager class timing each call (the grader's child); `spec`: spec_of(reference); `weights`: for a class,
+        the state_dict (as data) a visible check loads into each case's instance."""
         spec = spec if type_(spec) is dict_ else {"kind": "function", "report": [], "observe": False, "grad": False}
         if type_(answer) is Received:
             return valid_calls(get_attr(answer, "data"), cases, spec)
         if spec["kind"] == "module":
             if type_(answer) is not type_ or module_type not in answer.__mro__:
                 return {"kind": "calls", "not_callable": describe(answer)}
-            return {"kind": "calls", "of": "class", "results": [call_module(answer, c, guard, spec) for c in cases]}
+            loads = weights or [None] * len_(cases)
+            return {"kind": "calls", "of": "class",
+                    "results": [call_module(answer, c, guard, spec, w) for c, w in zip(cases, loads)]}
         if not callable_(answer) or type_(answer) is type_:
             return {"kind": "calls", "not_callable": describe(answer)}
         return {"kind": "calls", "of": "function", "results": [call_function(answer, c, guard, spec) for c in cases]}

@@ -1,28 +1,35 @@
-"""Verdicts on answers judged by running them: functions, module classes, trained models (pasted after probes.py).
+"""The hidden tests' verdicts on answers judged by running them: functions, module classes, trained models
+(pasted after probes.py).
 
-Trusted code: it runs in the notebook's kernel (a self-check, nbgrader's hidden tests) or in the
-grader's judge, never in the grader's child. `expect_function` / `check_function` (and the
-`_module` pair) draw the cases from the seed, have `probe` run the answer first, then compute every
-reference themselves, each call on arguments made anew from the cases' plain data, with no
-torch-function mode of the student's in force (`trusted`). A case passes when the answer did what
-the reference did: raised the declared exception, or returned results of the same structure
-(shapes and dtypes first) and values (`compare`, by default 1e-5), and left its module arguments
-as the reference leaves its own (`report`); then the reference judges what its `observe` hook
-saw (`extra_check`), and may add a note to a correct answer (`extra_note`). When a case fails, a
-named mistake is looked for among the reference's variants, each computed on the same case.
+Trusted code: it runs in nbgrader's kernel (the hidden tests) or in the grader's judge, never in the
+grader's child. A reference's key (course/keys/) reaches it only as the `key` a hidden test carries:
+`expect_function(qid, answer, reference=..., cases=6, key='...')` (and `expect_module`,
+`expect_trained`) runs that key in a scope of its own (`keyed`, course/hidden_key.py) to draw the
+cases from the seed, drops it, has `probe` run the answer (a function can read its caller's frames),
+then runs the key again to compute every reference, each call on arguments made anew from the cases'
+plain data, with no torch-function mode of the student's in force (`trusted`). A case passes when the
+answer did what the reference did: raised the declared exception, or returned results of the same
+structure (shapes and dtypes first) and values (`compare`, by default 1e-5), and left its module
+arguments as the reference leaves its own (`report`); then the reference judges what its `observe`
+hook saw (`extra_check`), and may add a note to a correct answer (`extra_note`). When a case fails, a
+named mistake is looked for among the reference's variants, each computed on the same case. The
+visible checks (course/self_checks.py) carry no key: they use this file's messages on cases and
+hashes course/build.py wrote into them.
 """
 
 
 def _install_verdicts(api):
+    import contextlib
+    import gc
     import os
     import warnings
 
     import torch
 
     type_, tuple_, int_, str_, bool_, dict_, float_ = type, tuple, int, str, bool, dict, float
-    len_, print_, all_, any_, zip_, enumerate_, sorted_, set_ = len, print, all, any, zip, enumerate, sorted, set
-    callable_ = callable
-    dict_get, dict_items = dict.get, dict.items
+    len_, all_, any_, zip_, enumerate_, sorted_, set_ = len, all, any, zip, enumerate, sorted, set
+    callable_, getattr_ = callable, getattr
+    dict_items = dict.items
     tensor_type = torch.Tensor
     shape_of = torch._C.TensorBase.__dict__["shape"].__get__
     no_grad, enable_grad, generator, fork_rng = torch.no_grad, torch.enable_grad, torch.Generator, torch.random.fork_rng
@@ -31,8 +38,11 @@ def _install_verdicts(api):
     catch_warnings, simplefilter, urandom = warnings.catch_warnings, warnings.simplefilter, os.urandom
     fail, given, describe, shape_text, data_tensor = (api[k] for k in ("fail", "given", "describe", "shape_text",
                                                                        "data_tensor"))
-    references, make_cases, case_data, data_case, probe, spec_of, counts = (
-        api[k] for k in ("references", "cases", "case_data", "data_case", "probe", "spec_of", "counts"))
+    reference_of, as_reference, make_cases, case_data, data_case, probe, spec_of, counts = (
+        api[k] for k in ("reference_of", "as_reference", "cases", "case_data", "data_case", "probe", "spec_of",
+                         "counts"))
+    value_data = api["value_data"]
+    contextmanager, collect = contextlib.contextmanager, gc.collect
     module_positions, module_params, module_report, valid_modules, valid_calls, Received = (
         api[k] for k in ("module_positions", "module_params", "module_report", "valid_modules", "valid_calls",
                          "received"))
@@ -51,6 +61,7 @@ def _install_verdicts(api):
         def compare(got, want):
             return bool_(allclose(log10(clamp_min(got.abs(), floor)), log10(clamp_min(want.abs(), floor)),
                                   atol=tolerance, rtol=0))
+        compare.visible = ("log10", tolerance, floor)  # how a visible check hashes what it compares (self_checks)
         return compare
 
     def close(a, b, compare=None):
@@ -71,8 +82,13 @@ def _install_verdicts(api):
             return tuple_(outputs_of(item) for item in out["items"])
         return None if out["t"] == "none" else out
 
-    def dtype_name(t):
-        return str_(t.dtype)[6:]
+    def layout(value):
+        """The plain structure of trusted results (tensors, tuples of them, None): dtypes and shapes, no values."""
+        if type_(value) is tensor_type:
+            return {"t": "tensor", "dtype": str_(value.dtype)[6:], "shape": [int_(n) for n in shape_of(value)]}
+        if type_(value) is tuple_:
+            return {"t": "tuple", "items": [layout(v) for v in value]}
+        return {"t": "none"} if value is None else {"t": "other"}
 
     def describe_output(d):
         t = d["t"]
@@ -84,44 +100,59 @@ def _install_verdicts(api):
         return {"none": "None", "long": "a long sequence", "big": "a very large tensor"}.get(t) or \
             f"an object of type {d.get('type') or 'object'}"
 
-    def structure(got, want, names):
-        """Why `got` (plain data) can't be `want` (trusted tensors), or None; `names`: what the outputs are called."""
+    def structure(got, want, names, values_right=None):
+        """Why `got` (plain data) can't be what `want` (layout()) describes, or None; `names`: what the outputs are
+        called; values_right(): True when got's values, in want's dtypes, are the right ones."""
         def where(path):
             if not path:
                 return names[0] if names and len_(names) == 1 else "the result"
             return names[path[0]] if names and path[0] < len_(names) else "the result"
 
         def walk(g, w, path):
-            if w is None:
+            if w["t"] == "none":
                 return None if g["t"] == "none" else f"{where(path)} is {describe_output(g)}; it should be None."
-            if type_(w) is tuple_:
-                if g["t"] not in ("tuple", "list") or len_(g["items"]) != len_(w):
-                    shown = "a tuple" if len_(w) > 1 else "one"
-                    return (f"It returned {describe_output(g)}; it should return {shown} of {len_(w)}: "
+            if w["t"] == "tuple":
+                n = len_(w["items"])
+                if g["t"] not in ("tuple", "list") or len_(g["items"]) != n:
+                    shown = "a tuple" if n > 1 else "one"
+                    return (f"It returned {describe_output(g)}; it should return {shown} of {n}: "
                             f"{', '.join(names) if names else ''}.")
-                for i, (gi, wi) in enumerate_(zip_(g["items"], w)):
+                for i, (gi, wi) in enumerate_(zip_(g["items"], w["items"])):
                     why = walk(gi, wi, path + [i])
                     if why:
                         return why
                 return None
             if g["t"] != "tensor":
                 return f"{where(path)} is {describe_output(g)}, not a tensor."
-            if g["dtype"] != dtype_name(w):
-                same_values = tuple_(g["shape"]) == tuple_(shape_of(w)) and close(data_tensor(g).to(w.dtype), w)
-                return ((f"its values are right, but {where(path)} is {g['dtype']}: " if same_values else
+            if g["dtype"] != w["dtype"]:
+                retyped = same_shapes(got, want) and values_right is not None and values_right()
+                return ((f"its values are right, but {where(path)} is {g['dtype']}: " if retyped else
                          f"{where(path)} is {g['dtype']}; ") +
-                        f"keep the dtype of the inputs, {dtype_name(w)}, as PyTorch does (a tensor you create "
+                        f"keep the dtype of the inputs, {w['dtype']}, as PyTorch does (a tensor you create "
                         f"inside, or NumPy, can turn the result into {g['dtype']}).")
-            shape = tuple_(g["shape"])
-            if shape != tuple_(shape_of(w)):
-                return (f"{where(path)} has shape {shape_text(list(shape))}; with these inputs it should have "
-                        f"{shape_text(list(shape_of(w)))}.")
+            if g["shape"] != w["shape"]:
+                return (f"{where(path)} has shape {shape_text(g['shape'])}; with these inputs it should have "
+                        f"{shape_text(w['shape'])}.")
             if any_(v in ("nan", "inf", "-inf") for v in g["data"]):
                 return f"{where(path)} holds NaN or infinite values."
             return None
         why = walk(got, want, [])
         # Capitalise "it" and "the result", never a name: h_next stays h_next.
         return why[0].upper() + why[1:] if why and why.startswith(("it", "the ")) else why
+
+    def same_shapes(got, want):
+        if want["t"] == "tuple":
+            return got["t"] in ("tuple", "list") and len_(got["items"]) == len_(want["items"]) and all_(
+                same_shapes(g, w) for g, w in zip_(got["items"], want["items"]))
+        return got["t"] == want["t"] and (want["t"] != "tensor" or got["shape"] == want["shape"])
+
+    def retyped(got, want):
+        """got (plain data) in want's dtypes, where its values survive the change."""
+        if want["t"] == "tuple":
+            return dict_(got, items=[retyped(g, w) for g, w in zip_(got["items"], want["items"])])
+        if want["t"] != "tensor" or got["t"] != "tensor" or got["dtype"] == want["dtype"]:
+            return got
+        return value_data(data_tensor(got).to(getattr_(torch, want["dtype"])))
 
     # --- what the reference (or a named mistake) does with one case, on its own fresh arguments -------------
 
@@ -217,7 +248,9 @@ def _install_verdicts(api):
             return hint
         if error == "not-a-module":
             return "Calling the class did not give an nn.Module: keep `class ...(nn.Module)` and its __init__."
-        phase = {"build": "Building it", "forward": "Calling it on an input", "state": "Reading its weights",
+        if error == "WeightsMismatch":  # a visible check's weights don't fit the class (probes.mismatch)
+            return f"The check's weights don't fit your class: {message}"
+        phase = {"build": "Building it", "load": "Loading the check's weights into it", "forward": "Calling it on an input", "state": "Reading its weights",
                  "arguments": "Making its arguments"}
         return (f"{phase.get(entry.get('phase'), 'Calling it')} raised {error}. "
                 f"Run it on the example above and read the error.")
@@ -235,7 +268,9 @@ def _install_verdicts(api):
         if "error" in entry:
             return error_verdict(ref, entry), None
         if want["out"] is not None:
-            why = structure(entry["out"], want["out"], ref["outputs"])
+            values_right = lambda: close(outputs_of(retyped(entry["out"], layout(want["out"]))), want["out"],  # noqa: E731
+                                         ref.get("compare"))
+            why = structure(entry["out"], layout(want["out"]), ref["outputs"], values_right)
             if why:  # a classic mistake can give a wrong shape too (batch_first forgotten): name it if it is one
                 return name_mistake(ref, spec, entry) or why, None
             if not close(outputs_of(entry["out"]), want["out"], ref.get("compare")):
@@ -268,7 +303,8 @@ def _install_verdicts(api):
             return why, None
         args = (*args, weights)
         want = trusted(ref["reference"], *args, grad=spec["grad"])
-        why = structure(entry["out"], want, ref["outputs"])
+        why = structure(entry["out"], layout(want), ref["outputs"],
+                        lambda: close(outputs_of(retyped(entry["out"], layout(want))), want, ref.get("compare")))
         got = outputs_of(entry["out"])
         if why or not close(got, want, ref.get("compare")):
             for hint, mistake in ref["mistakes"]:
@@ -284,82 +320,99 @@ def _install_verdicts(api):
         seed = state["seed"]
         return int_.from_bytes(urandom(6), "big") if seed is None else seed
 
-    def calls_verdict(qid, answer, reference, count):
+    @contextmanager
+    def keyed(reference, key=None):
+        """A reference's whole fields, for the block only: its public part and the key a hidden test carries, run
+        in a scope of its own (course/hidden_key.py) that is cleared when the block ends. key=None: the
+        references already hold their key (trusted code installed it: course/keys/__init__.py)."""
+        name = reference if type_(reference) is str_ else reference["name"]
+        if key is None:
+            ref = as_reference(reference)
+            if "case" not in ref and "logits" not in ref:
+                raise KeyError(f"{name}: this test carries no key (run python -m course.build)")
+            yield dict_(ref, name=name)
+            return
+        with api["key_scope"](key, "<lesson key>") as scope:
+            yield dict_(reference_of(name), **scope["KEY"][name], name=name)
+
+    def calls_verdict(qid, answer, reference, count=None, key=None):
         """(None if `answer` does what the reference does on `count` cases, else why not; a note or None)."""
-        ref, spec = references[reference], spec_of(reference)
-        cases = [case_data(case) for case in make_cases(reference, seed_now(), count)]
+        with keyed(reference, key) as ref:
+            spec, signature = spec_of(ref), ref["signature"]
+            cases = [case_data(case) for case in make_cases(ref, seed_now(), counts(ref, count)[1])]
+        ref = None  # noqa: F841 - nothing of the key is alive while the answer runs: it can walk its callers' frames
+        if key is not None:
+            collect()
         calls = probe(answer, cases, spec=spec)  # the answer runs before any reference is computed
         if type_(answer) is not Received:  # in this kernel: the same plain data, checked as the grader checks it
             calls = valid_calls(calls, cases, spec)
         if "not_callable" in calls:
             what = "a class" if spec["kind"] == "module" else "a function"
-            return (f"This question wants {what}, {ref['signature']}. "
-                    f"Your answer is {given(calls['not_callable'])}."), None
+            return f"This question wants {what}, {signature}. Your answer is {given(calls['not_callable'])}.", None
         note = None
-        for case, entry in zip_(cases, calls["results"]):
-            entry = dict_(entry, case=case)
-            if "lstm" in entry and ref.get("delegated"):
-                return ref["delegated"], None
-            why, said = (module_case if spec["kind"] == "module" else function_case)(ref, spec, entry)
-            if why:
-                return why, None
-            note = note or said
+        with keyed(reference, key) as ref:
+            for case, entry in zip_(cases, calls["results"]):
+                entry = dict_(entry, case=case)
+                if "lstm" in entry and ref.get("delegated"):
+                    return ref["delegated"], None
+                why, said = (module_case if spec["kind"] == "module" else function_case)(ref, spec, entry)
+                if why:
+                    return why, None
+                note = note or said
         return None, note
 
-    def check_calls(answer, qid, reference):
-        """Visible test of a function or class answer: a few cases, the same verdict as the hidden test."""
-        message, note = calls_verdict(qid, answer, reference, counts(reference)[0])
-        if message is not None:
-            fail(api["stuck"](qid, message))
-        print_(f"Correct! ({qid})" + (f" Note: {note}" if note else ""))
+    def forgetting(verdict, *args):
+        """The verdict of a hidden test that carries a key; under nbgrader nothing of the key stays in the kernel."""
+        try:
+            return verdict(*args)
+        finally:
+            if args[-1] is not None and "forget_key" in api:
+                api["forget_key"]()
 
-    def expect_calls(qid, answer, reference, cases=None):
-        message, _ = calls_verdict(qid, answer, reference, counts(reference, cases)[1])
+    def expect_calls(qid, answer, reference, cases=None, key=None):
+        """Hidden test of a function or class answer: `cases` cases (the reference's own count for None)."""
+        message, _ = forgetting(calls_verdict, qid, answer, reference, cases, key)
         if message is not None:
             fail(message)
 
     # --- a trained model: its own weights, on data it has never seen ---------------------------------
 
-    def trained_verdict(qid, answer, reference, accuracy):
-        ref = references[reference]
+    def trained_verdict(qid, answer, reference, accuracy, key=None):
         data = describe(answer)
         if data["kind"] != "model":
             fix = " Give the trained instance, not the class." if data.get("code") == "class" else ""
             return f"This question wants a trained model: an instance of your class. Your answer is {given(data)}.{fix}"
         if data["state"] is None:
             return "The model is too large to check: keep to the sizes the exercise gives."
-        with fork_rng(devices=[]):
-            x, labels = trusted(ref["test_set"], generator().manual_seed(seed_now() % (2 ** 63)))
-        weights = {key: data_tensor(value) for key, value in dict_items(data["state"])}
-        logits = trusted(ref["logits"], weights, x)
-        if type_(logits) is str_:
-            return logits
-        right = trusted(lambda: float_((logits.argmax(1) == labels).double().mean()))
-        if right >= accuracy:
-            return None
-        return ref["not_yet"].format(accuracy=f"{right:.0%}", wanted=f"{accuracy:.0%}", n=len_(labels))
+        weights = {name: data_tensor(value) for name, value in dict_items(data["state"])}
+        with keyed(reference, key) as ref:
+            with fork_rng(devices=[]):
+                x, labels = trusted(ref["test_set"], generator().manual_seed(seed_now() % (2 ** 63)))
+            logits = trusted(ref["logits"], weights, x)
+            if type_(logits) is str_:
+                return logits
+            right = trusted(lambda: float_((logits.argmax(1) == labels).double().mean()))
+            if right >= accuracy:
+                return None
+            return ref["not_yet"].format(accuracy=f"{right:.0%}", wanted=f"{accuracy:.0%}", n=len_(labels))
 
-    def check_trained(answer, qid, reference, accuracy):
-        message = trained_verdict(qid, answer, reference, accuracy)
-        if message is not None:
-            fail(api["stuck"](qid, message))
-        print_(f"Correct! ({qid})")
-
-    def expect_trained(qid, answer, reference, accuracy):
-        message = trained_verdict(qid, answer, reference, accuracy)
+    def expect_trained(qid, answer, reference, accuracy, key=None):
+        message = forgetting(trained_verdict, qid, answer, reference, accuracy, key)
         if message is not None:
             fail(message)
 
     def set_seed(seed):
         state["seed"] = seed
 
-    api.update({"check_function": check_calls, "expect_function": expect_calls, "check_module": check_calls,
-                "expect_module": expect_calls, "check_trained": check_trained, "expect_trained": expect_trained,
-                "set_seed": set_seed, "trusted": trusted, "log10_close": log10_close, "calls_verdict": calls_verdict})
+    api.get("key_frames", set_()).update(("keyed", "calls_verdict", "trained_verdict", "function_case", "module_case"))
+    api.update({"expect_function": expect_calls, "expect_module": expect_calls, "expect_trained": expect_trained,
+                "set_seed": set_seed, "trusted": trusted, "log10_close": log10_close, "calls_verdict": calls_verdict,
+                "keyed": keyed, "outcome": outcome, "layout": layout, "structure": structure, "retyped": retyped,
+                "error_verdict": error_verdict, "hint_for": hint_for, "observed": observed,
+                "modules_why": modules_why, "close": close, "outputs_of": outputs_of})
 
 
 _install_verdicts(_course_answers)
 del _install_verdicts
-check_function, expect_function = _course_answers["check_function"], _course_answers["expect_function"]
-check_module, expect_module = _course_answers["check_module"], _course_answers["expect_module"]
-check_trained, expect_trained = _course_answers["check_trained"], _course_answers["expect_trained"]
+expect_function, expect_module, expect_trained = (_course_answers[k] for k in ("expect_function", "expect_module",
+                                                                                "expect_trained"))

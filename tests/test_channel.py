@@ -22,16 +22,14 @@ import channel_demo  # noqa: E402
 
 @pytest.fixture(scope="module")
 def base():
-    namespace = {"__name__": "__main__"}
-    exec(compile(channel_demo.checks_source(), "course_checks", "exec"), namespace)
-    return namespace
+    """The demo's checks cell, its references holding their key (as in the grader's worker and judge)."""
+    return channel_demo.trusted_namespace()
 
 
 @pytest.fixture
 def ns(base):
-    """A fresh checks cell (with the demo references) per test: some tests seal or patch it."""
-    namespace = {"__name__": "__main__"}
-    exec(compile(channel_demo.checks_source(), "course_checks", "exec"), namespace)
+    """A fresh checks cell (with the demo references and their key) per test: some tests seal or patch it."""
+    namespace = channel_demo.trusted_namespace()
     exec("import torch\nfrom torch import nn", namespace)
     return namespace
 
@@ -163,7 +161,9 @@ def test_the_worker_reads_a_tests_count_or_leaves_it_to_the_reference():
     src = ("check_function(answer_q1, 'a.q1', 'r')\nexpect_function('a.q1', answer_q1, reference='r', cases=9)\n"
            "expect_module('a.q2', answer_q2, reference='m')\nexpect_function('a.q3', answer_q3, reference='r', "
            "cases='9')\n")
-    assert answers.function_calls(src) == {"answer_q1": ("r", 9), "answer_q2": ("m", None)}
+    assert answers.function_calls(src) == {"answer_q1": ("r", 9, None), "answer_q2": ("m", None, None)}
+    assert answers.function_calls("expect_function('a.q1', answer_q1, reference='r', key='eJz')") == {
+        "answer_q1": ("r", None, "eJz")}
 
 
 # --- what comes back: results, module reports, exceptions, observations --------------------------------
@@ -260,10 +260,13 @@ def test_the_observe_hook_reports_extra_data_with_the_result(ns):
 
 
 def test_a_note_on_a_correct_answer_is_printed_with_its_point(ns, capsys):
+    from course.visible_cases import visible_data
+
+    data = visible_data(ns["_course_answers"], "demo_generate", "t.q6")
     code, _ = channel_demo.MISTAKES["mistakes-a"][6]
-    ns["check_function"](answer(ns, 6, code), "t.q6", "demo_generate")
+    ns["check_function"](answer(ns, 6, code), "t.q6", "demo_generate", data)
     assert channel_demo.NOTE in capsys.readouterr().out
-    ns["check_function"](answer(ns, 6), "t.q6", "demo_generate")
+    ns["check_function"](answer(ns, 6), "t.q6", "demo_generate", data)
     assert capsys.readouterr().out == "Correct! (t.q6)\n"
 
 
