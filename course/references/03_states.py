@@ -20,15 +20,16 @@ def _install_references(api):
     def draw(gen, low, high):
         return int_(randint(low, high + 1, (1,), generator=gen))
 
-    # (num_layers, D) of each case: stacked and bidirectional first; one direction, and one layer, later.
-    SHAPES = ((2, 2), (3, 2), (2, 1), (1, 2), (3, 1), (2, 2))
+    # (num_layers, D) of each case: the visible check's two are a stacked bidirectional LSTM and a stacked
+    # one-direction one, so that both h_n[-1] alone and two rows always fail it.
+    SHAPES = ((2, 2), (2, 1), (3, 2), (1, 2), (3, 1), (2, 2))
 
     def states_case(gen, i):
         """h_n of shape (D * num_layers, N, H); N, H and the row count all different. Visible cases are small."""
         layers, d = SHAPES[i % len_(SHAPES)]
         rows = layers * d
         while True:
-            n, h = (draw(gen, 2, 3), draw(gen, 2, 3)) if i < 2 else (draw(gen, 2, 5), draw(gen, 2, 5))
+            n, h = (draw(gen, 2, 4), draw(gen, 2, 4)) if i < 2 else (draw(gen, 2, 5), draw(gen, 2, 5))
             if len_({n, h, rows}) == 3:
                 return randn(rows, n, h, generator=gen), layers
 
