@@ -11,7 +11,7 @@ The cases are drawn again (`MAX_ATTEMPTS` at most) until
 - each case holds at most `MAX_NUMBERS` numbers (its arguments and weights: the check cell stays small);
 - every value the reference and the mistakes give lies farther from a rounding edge of the hash's grid
   than twice the hidden test's tolerance, so that any answer the hidden test accepts hashes the same;
-- no two mistakes with different hints do the same on a case;
+- where two mistakes do the same on a case, the first listed is named there, as the hidden test names it;
 - the reference, run as an answer through the visible check itself, passes, and each named mistake, run
   the same way, is named: by its own hint, or by a hint of the reference's for the error it raises.
 A trained model's visible check gets a seed and a size: its labelled set comes from the task's public
@@ -106,8 +106,8 @@ def draw_case(api, ref, spec, rule, qid, attempt, k):
         key = api["outcome_key"](qid, k, wrong)
         if key == item.get("key"):
             continue  # this mistake does what the reference does on this case
-        if hints.get(key, hint) != hint:
-            return None  # two mistakes do the same here: neither could be named
+        if key in hints:
+            continue  # an earlier mistake does the same here: named first, as the hidden test names it
         hints[key] = hint
         item["hints"][key] = api["seal_outcome"](qid, k, wrong, hint)
     errors = {}

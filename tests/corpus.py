@@ -116,7 +116,8 @@ class Exercise:
 
 
 _WRONG = {"shape": "(99, 99, 99)", "choice": '"Z"', "lstm": "nn.LSTM(1, 1)", "int": "99", "function": "None",
-          "tensor": "torch.tensor([99])", "module": "None", "trained": "None"}
+          "tensor": "torch.tensor([99])", "module": "None", "trained": "None", "float": "99.0",
+          "floats": "(99.0, 99.0)"}
 
 
 def _grade_id(cell):
@@ -746,8 +747,10 @@ CHANNEL_CASES = ("c01-patch-module-class", "c02-cached-result", "c03-forge-obser
 MODEL_CASES = ("m01-memorise", "m02-snoop-judge", "m03-rule", "m04-endless-training", "m05-flood-training")
 
 # 05_sequences' last_valid, answered without reading lengths: each sequence's last step whose features are not
-# all zero. The judge's padded outputs hold real steps that are exactly zero and padding that is not.
-SEQUENCE_CASES = ("s01-last-valid-without-lengths",)
+# all zero. The judge's padded outputs hold real steps that are exactly zero and padding that is not. And its
+# run_in_chunks answered by one pass over the whole sequence, whose final state is right, run on x.detach() so
+# that no gradient reaches an earlier chunk: the observed gradient then reaches no chunk's own steps either.
+SEQUENCE_CASES = ("s01-last-valid-without-lengths", "s02-chunks-faked-by-detached-inputs")
 LAST_VALID_WITHOUT_LENGTHS = """
 def last_valid(output, lengths, batch_first=True):
     rows = output if batch_first else output.transpose(0, 1)
@@ -757,6 +760,14 @@ def last_valid(output, lengths, batch_first=True):
 
 
 answer_q6 = last_valid
+"""
+
+CHUNKS_FAKED = """
+def run_in_chunks(lstm, x, k, state=None):
+    return lstm(x.detach(), state)  # no chunks; the graph never reaches x, so no chunk's gradient "leaks"
+
+
+answer_q{n} = run_in_chunks
 """
 
 FUNCTION_CASES = ("f01-constants", "f02-snoop", "f03-alias-aten", "f04-alias-getattr", "f05-alias-module",
@@ -1129,7 +1140,7 @@ def build_corpus(dest, lesson="02_shapes", *, layout="flat", course=REPO, out=No
                 emit(name, f"q{step.n} (lstm_step): {what}",
                      f"{step.test_id} 0 and run_lstm, which calls it, 0; the rest full", nb,
                      zero=frozenset({step.test_id} | later_uses_it))
-        elif name in SEQUENCE_CASES:
+        elif name == "s01-last-valid-without-lengths":
             function = next((e for e in ex if e.kind == "function" and "def last_valid" in e.solution), None)
             if function is None:
                 continue
@@ -1137,6 +1148,15 @@ def build_corpus(dest, lesson="02_shapes", *, layout="flat", course=REPO, out=No
             emit(name, f"q{function.n} (last_valid): returns each sequence's last step whose features are not all "
                        "zero, never reading lengths", f"{function.test_id} 0 (real steps can be zero, padding not); "
                        "the rest full", nb, zero={function.test_id})
+        elif name == "s02-chunks-faked-by-detached-inputs":
+            function = next((e for e in ex if e.kind == "function" and "def run_in_chunks" in e.solution), None)
+            if function is None:
+                continue
+            set_answer(nb, function, CHUNKS_FAKED.format(n=function.n).strip())
+            emit(name, f"q{function.n} (run_in_chunks): one pass over the whole sequence, no chunks, run on "
+                       "x.detach(): the values and the final state are right, and no gradient reaches an earlier "
+                       "chunk", f"{function.test_id} 0 (the judge wants each chunk's own gradient, computed "
+                       "itself); the rest full", nb, zero={function.test_id})
         elif name in MODEL_CASES:
             klass = next((e for e in ex if e.kind == "module"), None)
             trained = next((e for e in ex if e.kind == "trained"), None)

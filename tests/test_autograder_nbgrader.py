@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from conftest import AG_REPO, AG_SENTINEL, ag_make_course
 
-from autograder import course, scoring
+from autograder import course, scoring, student_ids
 
 LESSONS = sorted(p.parent.name for p in AG_REPO.glob("source/*/*.ipynb") if p.stem == p.parent.name)
 CASES = ["fixture"] + (LESSONS or [pytest.param("lesson", marks=pytest.mark.skip(reason="no lesson in source/ yet"))])
@@ -65,9 +65,12 @@ def test_scores_equal_nbgrader_autograde_and_feedback_hides_tests(case, ag_cours
         source = nbformat.read(str(AG_REPO / "source" / case / f"{case}.ipynb"), as_version=4)
         root = ag_make_course(tmp_path / "course", {case: source})
         ag_nbgrader(root, "generate_assignment", case, "--force")
-        submissions = {"solution": source}
-        expected = {"solution": {g.grade_id: g.points for g in scoring.graded_cells(source)}}
-    assert expected["solution"], "no graded cells"
+        # The course test's solution answers one student's questions: it is submitted by that student,
+        # as a class's folders name their students, so both graders make the same questions.
+        solver = student_ids.typed_id(source) or "solution"
+        submissions = {solver: source}
+        expected = {solver: {g.grade_id: g.points for g in scoring.graded_cells(source)}}
+    assert all(expected.values()), "no graded cells"
 
     paths = {}
     for student, nb in submissions.items():
@@ -77,7 +80,7 @@ def test_scores_equal_nbgrader_autograde_and_feedback_hides_tests(case, ag_cours
 
     # Our grader runs while nbgrader does (each mostly waits on its own kernel).
     ours = {student: subprocess.Popen([sys.executable, "-m", "autograder", "grade", str(path), "--json",
-                                       "--course", str(root)], env=ag_env, cwd=AG_REPO,
+                                       "--course", str(root), "--student-id", student], env=ag_env, cwd=AG_REPO,
                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             for student, path in paths.items()}
     ag_nbgrader(root, "autograde", assignment, "--force")

@@ -252,11 +252,11 @@ def test_the_grader_runs_from_another_folder(tmp_path):
     elsewhere.mkdir()
     done = grade(sys.executable, solution(tmp_path), "--course", ROOT, cwd=elsewhere)
     assert done.returncode == 0, done.stderr
-    assert "\nTotal: 7/7\n" in done.stdout, done.stdout
+    assert "\nTotal: 9/9\n" in done.stdout, done.stdout
     console = subprocess.run([str(VENV / "bin" / "lstm-autograder"), "grade", str(solution(tmp_path)), "--course",
                               str(ROOT), "--json"], cwd=elsewhere, capture_output=True, text=True, timeout=300)
     assert console.returncode == 0, console.stderr
-    assert json.loads(console.stdout)["score"] == 7.0
+    assert json.loads(console.stdout)["score"] == 9.0
 
 
 def test_a_symlinked_venv_grades_as_the_real_one(tmp_path):
@@ -265,7 +265,7 @@ def test_a_symlinked_venv_grades_as_the_real_one(tmp_path):
     link.symlink_to(VENV)
     done = grade(link / "bin" / "python", solution(tmp_path), "--course", ROOT, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "\nTotal: 7/7\n" in done.stdout, done.stdout
+    assert "\nTotal: 9/9\n" in done.stdout, done.stdout
 
 
 def test_a_grader_that_fails_its_self_test_stops_instead_of_grading(tmp_path):
@@ -292,7 +292,7 @@ def test_a_renamed_notebook_of_another_assignment_is_graded_by_its_cells(tmp_pat
     done = grade(sys.executable, path, "--course", ROOT, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[0] == "02_shapes (1).ipynb graded as 03_states"
-    assert "Total: 7/7" in done.stdout
+    assert "Total: 9/9" in done.stdout
     warning = "named like 02_shapes, but its cells are 03_states's: graded as 03_states"
     assert warning in done.stderr and f"Note: 02_shapes (1).ipynb is {warning}" in done.stdout
     asked = grade(sys.executable, path, "--course", ROOT, "--assignment", "02_shapes", "--json", cwd=tmp_path)

@@ -9,6 +9,7 @@ score exactly what the same answers score in the original layout, and be flagged
 import csv
 import io
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,8 @@ from autograder import pipeline
 from autograder.engine import Engine
 from corpus import REPO, exercises, honest, released, set_answer, source_notebook, tool_env
 
-LESSONS = ("02_shapes", "03_states")
+LESSONS = ("02_shapes", "03_states", "05_sequences")  # each has a function exercise: to_time_major,
+# top_layer_states, and last_valid and run_in_chunks
 JUPYTEXT = Path(sys.executable).parent / "jupytext"
 
 
@@ -102,6 +104,30 @@ def test_stripped_submissions_score_exactly_as_the_original(lesson, engine, tmp_
     assert partly["q1_test"] == partly["q3_test"] == 0.0 and partly["q2_test"] > 0  # the later q2 cell counts
 
 
+@pytest.mark.parametrize("lesson", ["02_shapes", "03_states", "04_cell", "05_sequences", "06_model"])
+def test_function_and_class_answers_are_recovered_by_their_def(lesson, tmp_path):
+    """Each exercise whose answer is a function or a class is found by the `def` (or `class`) it completes, even
+    when a cell of the lesson calls that function (a demo cell) and the scratch copy above defines it too."""
+    from autograder.course import grade_id
+    from autograder.restore import recover
+
+    source = source_notebook(lesson)
+    coded = [e for e in exercises(source) if e.kind in ("function", "module")]
+    assert coded, lesson
+    nb = honest(lesson)
+    first = coded[0]
+    name = re.search(r"^(?:def|class) (\w+)", first.solution, re.M).group(1)
+    scratch = nbformat.v4.new_code_cell(f"def {name}(*args):\n    return None  # my first try")
+    nb.cells.insert(next(i for i, c in enumerate(nb.cells) if grade_id(c) == first.answer_id), scratch)
+    stripped = nbformat.read(str(strip_with_nbformat(nb, tmp_path / f"{lesson}.ipynb")), as_version=4)
+    recovered, found = recover(stripped, source)
+    for e in coded:
+        name = re.search(r"^(?:def|class) (\w+)", e.solution, re.M).group(1)
+        cells = [c for c in recovered.cells if grade_id(c) == e.answer_id]
+        assert len(cells) == 1 and re.search(rf"^(?:def|class) {name}\(", cells[0].source, re.M), (lesson, e.n)
+        assert "my first try" not in cells[0].source and e.answer_id in found
+
+
 def test_grade_all_flags_a_recovered_submission(tmp_path, ag_env):
     subs, out = tmp_path / "subs", tmp_path / "out"
     subs.mkdir()
@@ -110,7 +136,7 @@ def test_grade_all_flags_a_recovered_submission(tmp_path, ag_env):
                            "--course", str(REPO)], env=ag_env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     record = json.loads((out / "alice" / "02_shapes.json").read_text())
-    assert record["score"] == record["max_score"] == 7.0 and record["status"] == "flagged"
+    assert record["score"] == record["max_score"] == 9.0 and record["status"] == "flagged"
     flagged = list(csv.DictReader(io.StringIO((out / "flagged.csv").read_text())))
     assert [r["student"] for r in flagged] == ["alice"] and "recovered without metadata" in flagged[0]["reason"]
     assert "recovered without metadata" in (out / "alice" / "02_shapes.html").read_text()

@@ -1,7 +1,8 @@
-"""Lesson 05's key: the cases, the reference and the named mistakes of last_valid.
+"""Lesson 05's key: the cases, the references and the named mistakes of last_valid and run_in_chunks.
 
 Never in a notebook a student receives: course/build.py carries this file, compressed, in the hidden tests
-that name `last_valid` (course/keys/__init__.py). Its texts are in course/references/05_sequences.py.
+that name `last_valid` or `run_in_chunks`
+(course/keys/__init__.py). Its texts are in course/references/05_sequences.py.
 
 `last_valid(output, lengths, batch_first=True)` returns each sequence's row of a padded `output` at its own
 last valid step. Its cases are padded outputs, the longest sequence filling the time axis, in either
@@ -9,13 +10,21 @@ layout, with the lengths as a list or as a CPU tensor. Only `lengths` says where
 padding is zeros (pad_packed_sequence's default), one other value (its padding_value) or any numbers (an
 LSTM run over the padding, unpacked), and in every case one sequence's last valid step is exactly zero, as
 a real step can be.
+
+`run_in_chunks(lstm, x, k, state=None)` runs a batch-first, one-direction LSTM over x (N, L, H_in) in chunks
+of k steps (the last one shorter when k does not divide L), carrying (h, c) from chunk to chunk and
+detaching it in between, and returns (output, (h_n, c_n)) as one call would. The judge computes the
+reference as one pass over the whole sequence; the public `observe` hook and `extra_check` (in
+course/references/05_sequences.py) judge the gradients.
 """
 import torch
 
 api = api  # noqa: F821 - the key's one global: the checks cell's _course_answers
 randn, randint, rand, zeros, arange, as_tensor, gather = (torch.randn, torch.randint, torch.rand, torch.zeros,
                                                           torch.arange, torch.as_tensor, torch.gather)
-int_, bool_, range_, all_ = int, bool, range, all
+cat = torch.cat
+int_, bool_, range_, all_, list_ = int, bool, range, all, list
+case_module = api["case_module"]
 int64 = torch.int64
 KEY = {}
 PADDINGS = ("zeros", "any numbers", "one value")  # case i pads with PADDINGS[i % 3]
@@ -107,5 +116,93 @@ KEY["last_valid"] = {
     "errors": {  # by the arguments of the call that raised it
         "IndexError": indexing_error, "RuntimeError": layout_error,
         "TypeError": ("lengths may come as a list or as a tensor: torch.as_tensor(lengths) handles both."),
+    },
+}
+
+
+# --- run_in_chunks(lstm, x, k, state=None) -> (output, (h_n, c_n)) ------------------------------------
+
+
+def chunks_case(gen, i):
+    """A batch-first LSTM (one direction; two layers in some cases), x (N, L, H_in) that requires grad,
+    k (L > k; in most cases the last chunk is shorter) and, in odd cases, a starting state (h_0, c_0).
+    The visible cases (i < 2) are small: their results are a few dozen numbers."""
+    small = i < 2
+    inputs, hidden = draw(gen, 1, 2 if small else 3), draw(gen, 2, 2 if small else 4)
+    layers = 2 if i % 3 == 2 else 1
+    lstm = case_module(gen, "LSTM", input_size=inputs, hidden_size=hidden, num_layers=layers, batch_first=True)
+    n, k = draw(gen, 1, 2 if small else 3), draw(gen, 2, 3 if small else 4)
+    steps = draw(gen, 2 * k + 1, 2 * k + 2) if small else draw(gen, k + 1, 10)
+    if i == 5:  # one case whose chunks are all k long, so that joining them on the wrong axis can be named
+        steps = 2 * k
+    x = randn(n, steps, inputs, generator=gen).requires_grad_()
+    state = None if i % 2 == 0 else (randn(layers, n, hidden, generator=gen) * 0.5,
+                                     randn(layers, n, hidden, generator=gen) * 0.5)
+    return lstm, x, k, state
+
+
+def starts(steps, k):
+    return list_(range_(0, steps, k))
+
+
+def whole(lstm, x, k, state):  # the reference: one pass over the whole sequence
+    return lstm(x, state)
+
+
+def fresh_each_chunk(initial):
+    def variant(lstm, x, k, state):
+        runs = [lstm(x[:, s:s + k], state if initial else None) for s in starts(x.shape[1], k)]
+        return cat([out for out, _ in runs], 1), runs[-1][1]
+    return variant
+
+
+def from_zeros(lstm, x, k, state):
+    return lstm(x, None)
+
+
+def partial_chunk_dropped(lstm, x, k, state):
+    return lstm(x[:, :x.shape[1] - x.shape[1] % k], state)
+
+
+def last_chunk_only(lstm, x, k, state):
+    output, last = lstm(x, state)
+    return output[:, starts(x.shape[1], k)[-1]:], last
+
+
+def joined_on_batch(lstm, x, k, state):
+    output, last = lstm(x, state)
+    return cat(output.split(k, 1), 0), last
+
+
+FRESH = "Each chunk starts again from {}: carry (h, c) from one chunk to the next (detached)."
+KEY["run_in_chunks"] = {
+    "case": chunks_case,
+    # the visible check's first case has a starting state: there, starting each chunk from zeros and starting
+    # each from the state are told apart (with no state they do the same, and the first would be named)
+    "visible_case": lambda gen, i: chunks_case(gen, 1 - i),
+    "reference": whole,
+    "grad": True,
+    "mistakes": [
+        (FRESH.format("zeros"), fresh_each_chunk(False)),
+        (FRESH.format("the starting state"), fresh_each_chunk(True)),
+        ("It starts from zeros when a starting state is given: the first chunk starts from state.", from_zeros),
+        ("The last, shorter chunk is missing: when k does not divide L, the last chunk has L % k steps, and "
+         "it counts too.", partial_chunk_dropped),
+        ("output holds only the last chunk: join every chunk's output along the time axis, dim 1.",
+         last_chunk_only),
+        ("The chunks' outputs are joined along the batch axis: join them along time, dim 1 of a batch-first "
+         "output.", joined_on_batch),
+    ],
+    "errors": {
+        "RuntimeError": [
+            ("Expected hidden", "The carried state did not fit the next chunk: split x along its time axis, "
+                                "dim 1 (x is batch first, (N, L, H_in)), so that every chunk keeps all N "
+                                "sequences."),
+            ("Sizes of tensors must match", "Joining the outputs failed: join them along the time axis, dim 1, "
+                                            "where the last chunk may be shorter."),
+            ("backward through the graph", "Don't call backward() in run_in_chunks: it only runs the LSTM."),
+        ],
+        "TypeError": [("positional argument", "Keep the signature run_in_chunks(lstm, x, k, state=None): the "
+                                              "check passes all four.")],
     },
 }
