@@ -12,10 +12,21 @@ SOURCE = __import__("course.build", fromlist=["checks_source"]).checks_source(No
 
 @pytest.fixture
 def ns():
-    """A fresh notebook-like namespace with the checks cell already run."""
+    """A fresh notebook-like namespace with the checks cell already run, its references holding their key
+    (course/keys/), as a hidden test has them: expect_function(..., reference=...) needs no key= here."""
+    from course import keys
+
     namespace = {"__name__": "__main__"}
     exec(compile(SOURCE, str(CHECKS), "exec"), namespace)
+    keys.install(namespace["_course_answers"])
     return namespace
+
+
+def visible(ns, reference, qid):
+    """The data course/build.py writes into a visible check of `reference` (course/visible_cases.py)."""
+    from course.visible_cases import visible_data
+
+    return visible_data(ns["_course_answers"], reference, qid)
 
 
 def fails(fn, *args, **kwargs):
@@ -357,7 +368,8 @@ def test_a_right_step_in_float64_is_told_to_keep_float32_and_names_keep_their_ca
 def test_function_checks_point_to_the_hints_when_the_notebook_has_them(ns):
     api = ns["_course_answers"]
     api["set_hints"]({"q8": ["a nudge", "the rule", {"text": "an example", "code": "print(1)"}]})
-    message = fails(api["check_function"], lambda *a: good_step(*a)[::-1], "t.q8", "lstm_step")
+    message = fails(api["check_function"], lambda *a: good_step(*a)[::-1], "t.q8", "lstm_step",
+                    visible(ns, "lstm_step", "t.q8"))
     assert "swapped" in message and message.endswith("Stuck? hint('q8') shows a hint.")
 
 
@@ -378,10 +390,11 @@ def right_last_valid(output, lengths, batch_first=True):
 def test_last_valid_must_read_lengths(ns, seed):
     """Real steps that are exactly zero and padding that is not: only lengths says where a sequence ends."""
     api = ns["_course_answers"]
+    DATA = visible(ns, "last_valid", "t.q6")
     api["set_seed"](seed)
     ns["expect_function"]("t.q6", right_last_valid, reference="last_valid")
     fails(ns["expect_function"], "t.q6", last_valid_without_lengths, reference="last_valid")  # hidden test: 6 cases
-    fails(api["check_function"], last_valid_without_lengths, "t.q6", "last_valid")          # visible check: 2
+    fails(api["check_function"], last_valid_without_lengths, "t.q6", "last_valid", DATA)    # visible check: 2
     padding_kinds = set()
     for out, lengths, batch_first in api["cases"]("last_valid", seed, 6):
         rows = out if batch_first else out.transpose(0, 1)

@@ -20,7 +20,8 @@ from torch import nn
 
 from autograder import course, pipeline
 from autograder.engine import Engine
-from course import build
+from course import build, keys
+from course.visible_cases import visible_data
 from corpus import exercises, source_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,12 +29,15 @@ LESSONS = ("01_syntax", "02_shapes", "03_states", "04_cell", "05_sequences", "06
 
 
 def checks(lesson):
-    """A namespace with the lesson's own checks cell run, and torch imported, as the notebook has them."""
+    """A namespace with the lesson's own checks cell run, and torch imported, as the notebook has them; its
+    references hold the lesson's key (course/keys/), as a hidden test has them."""
     nb = source_notebook(lesson)
     cell = next(c for c in nb.cells if c.metadata.get("course", {}).get("generated") == "checks")
     ns = {"__name__": "__main__"}
     exec(compile(cell.source, f"<{lesson} checks>", "exec"), ns)
     exec("import torch\nfrom torch import nn", ns)
+    if (keys.HERE / f"{lesson}.py").exists():
+        keys.install(ns["_course_answers"], [keys.text(keys.HERE / f"{lesson}.py")])
     return ns
 
 
@@ -127,6 +131,8 @@ def test_the_solution_passes_and_each_mistake_gets_its_own_message(lesson, name,
     for seed in range(8):
         api["set_seed"](seed)
         ns["expect_function"](qid, right, reference=name)
+    data = visible_data(api, name, qid)  # what course/build.py writes into the visible check
+    api["check_function"](right, qid, name, data)
     for body, words in mistakes.items():
         scope = dict(ns)
         exec(as_function(body, name, args), scope)
@@ -135,7 +141,7 @@ def test_the_solution_passes_and_each_mistake_gets_its_own_message(lesson, name,
             api["set_seed"](seed)
             said = message(ns["expect_function"], qid, wrong, reference=name)
             assert words in said, (body, seed, said)
-        visible = message(api["check_function"], wrong, qid, name)  # the visible check names it too
+        visible = message(api["check_function"], wrong, qid, name, data)  # the visible check names it too
         assert words in visible, (body, visible)
 
 

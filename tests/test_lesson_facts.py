@@ -91,12 +91,15 @@ def test_sequential_lstm_linear_fails_on_the_tuple():
 
 
 def test_the_rows_of_h_n_that_feedback_names_are_those_rows():
-    """Lesson 06's feedback (course/references/06_model.py) names layers and directions of h_n: each is checked
+    """Lesson 06's feedback (course/keys/06_model.py) names layers and directions of h_n: each is checked
     here on a 2-layer bidirectional LSTM, against each layer run alone and against output."""
     from course.build import checks_source
 
+    from course import keys
+
     ns = {"__name__": "__main__"}
     exec(compile(checks_source(["sequence_classifier"]), "checks", "exec"), ns)
+    keys.install(ns["_course_answers"], [keys.text(keys.HERE / "06_model.py")])  # the mistakes are the key's
     reference = ns["_course_answers"]["references"]["sequence_classifier"]
     bottom = next(text for text, variant in reference["mistakes"] if variant.__name__ == "bottom_layer")
     assert "h_n[0] (and, with two directions, h_n[1], the bottom layer's backward state)" in bottom
