@@ -6,7 +6,7 @@
 
 Generated cells (see docs/architecture.md) carry `metadata.course.generated`:
 "checks" gets course/checks.py, channel.py, probes.py, verdicts.py and the course/references/ files whose
-references the notebook's tests name; "explorer", "gates", "packing" and "progress" the text of
+references the notebook's tests name; "explorer", "gates", "packing", "gradients" and "progress" the text of
 their file (GENERATED below); "badge" gets the Open-in-Colab link built from pyproject.toml's
 [tool.lstm-course] setting. The visible part of every nbgrader test cell is
 derived from the hidden `expect_*` call below it, so the answer is written once,
@@ -120,8 +120,8 @@ _checks_namespace = None
 CORE = ("checks.py", "channel.py", "probes.py", "verdicts.py", "predict.py")
 # generated cell -> the file pasted into it
 GENERATED = {"explorer": "explorers/layer.py", "gates": "explorers/gates.py", "packing": "explorers/packing.py",
-             "progress": "progress.py", "drill": "drill.py", "bugs": "bugs.py", "parsons": "parsons.py",
-             "review_deck": "review_deck.py", "review": "review.py"}
+             "gradients": "explorers/gradients.py", "progress": "progress.py", "drill": "drill.py", "bugs": "bugs.py",
+             "parsons": "parsons.py", "review_deck": "review_deck.py", "review": "review.py"}
 QUESTIONS = "questions.py"  # in the checks cell of a notebook with generated questions (the course test, practice)
 
 
