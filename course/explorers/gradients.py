@@ -13,9 +13,10 @@ on the recurrent weights and the seed.
 
 The backward pass is written out in float64 NumPy (a few milliseconds for all three curves, where
 autograd took 12 to 47 ms for one), so the log scale never meets an exact zero; curves are cached
-per setting. Every new curve checks itself against PyTorch's own layer in float64: its outputs,
-and the gradient along a random direction against a central difference of nn.RNN/GRU/LSTM's
-forward pass (it raises if they disagree: a wrong picture is worse than none).
+per setting. Every new curve checks itself against PyTorch's own layer in float64: run over the last
+5 steps from the NumPy state entering them, its output and, by autograd, its gradients (for those
+inputs and for that state) must equal the NumPy ones; the earlier steps run the same code (it raises
+if they disagree: a wrong picture is worse than none).
 tests/test_gradients_explorer.py holds every curve equal to the lesson's autograd curve. Only
 ipywidgets API common to 7.x (Colab) and 8.x is used; LSTM_COURSE_NO_FIGURES=1 turns the picture
 off (grading, tests).
@@ -75,74 +76,80 @@ def _install_gradient_explorer():
         return layer.double()
 
     sigmoid = lambda z: 1.0 / (1.0 + np.exp(-z))
+    H = HIDDEN
 
-    def backprop(kind, w_ih, w_hh, b_ih, b_hh, x):
-        """(the last step's output, dy/dx) for y = the sum of the last step's output; x: (N, L, F)."""
+    def backprop(kind, w_ih, w_hh, b_ih, b_hh, x, tail):
+        """The last step's output, dy/dx (y = the sum of the last step's output; x: (N, L, F)), and for the
+        check, at step s = L - tail: the state (h, c) entering step s, and dy/dh, dy/dc of that state."""
         n, steps, _ = x.shape
-        inputs = x @ w_ih.T + b_ih  # every step's input product at once: (N, T, G*H)
-        h, c, saved = np.zeros((n, HIDDEN)), np.zeros((n, HIDDEN)), []
+        start = steps - tail
+        inputs = x @ w_ih.T + b_ih  # every step's input product at once: (N, L, G*H)
+        h, c, saved = np.zeros((n, H)), np.zeros((n, H)), []
         for t in range(steps):
-            z = inputs[:, t]
-            r = h @ w_hh.T + b_hh
+            if t == start:
+                entering = (h, c)
+            z, r = inputs[:, t], h @ w_hh.T + b_hh
             if kind == "RNN":
-                h_new = np.tanh(z + r)
-                saved.append((h_new,))
+                h = np.tanh(z + r)
+                saved.append((h,))
             elif kind == "GRU":
-                reset, update = sigmoid(z[:, :HIDDEN] + r[:, :HIDDEN]), sigmoid(z[:, HIDDEN:2 * HIDDEN] + r[:, HIDDEN:2 * HIDDEN])
-                new = np.tanh(z[:, 2 * HIDDEN:] + reset * r[:, 2 * HIDDEN:])
-                h_new = (1 - update) * new + update * h
-                saved.append((h, reset, update, new, r[:, 2 * HIDDEN:]))
+                reset, update = sigmoid(z[:, :H] + r[:, :H]), sigmoid(z[:, H:2 * H] + r[:, H:2 * H])
+                new = np.tanh(z[:, 2 * H:] + reset * r[:, 2 * H:])
+                saved.append((h, reset, update, new, r[:, 2 * H:]))
+                h = (1 - update) * new + update * h
             else:
                 a = z + r
-                i, f, o = sigmoid(a[:, :HIDDEN]), sigmoid(a[:, HIDDEN:2 * HIDDEN]), sigmoid(a[:, 3 * HIDDEN:])
-                g = np.tanh(a[:, 2 * HIDDEN:3 * HIDDEN])
-                c_new = f * c + i * g
-                h_new = o * np.tanh(c_new)
-                saved.append((c, i, f, g, o, np.tanh(c_new)))
-                c = c_new
-            h = h_new
+                i, f, g, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), np.tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
+                saved.append((c, i, f, g, o, np.tanh(f * c + i * g)))
+                c = f * c + i * g
+                h = o * saved[-1][5]
         grads = np.zeros(inputs.shape)
-        dh, dc = np.ones((n, HIDDEN)), np.zeros((n, HIDDEN))
+        dh, dc = np.ones((n, H)), np.zeros((n, H))
         for t in range(steps - 1, -1, -1):
             if kind == "RNN":
                 (h_t,) = saved[t]
                 da = dh * (1 - h_t ** 2)
-                grads[:, t] = da
                 dh = da @ w_hh
             elif kind == "GRU":
                 h_prev, reset, update, new, r_new = saved[t]
                 d_new = dh * (1 - update) * (1 - new ** 2)
                 d_reset = d_new * r_new * reset * (1 - reset)
-                d_update = dh * (h_prev - new) * update * (1 - update)
-                grads[:, t] = np.concatenate([d_reset, d_update, d_new], axis=1)
-                dh = dh * update + np.concatenate([d_reset, d_update, d_new * reset], axis=1) @ w_hh
+                da = np.concatenate([d_reset, dh * (h_prev - new) * update * (1 - update), d_new], axis=1)
+                dh = dh * update + np.concatenate([da[:, :2 * H], d_new * reset], axis=1) @ w_hh
             else:
                 c_prev, i, f, g, o, tanh_c = saved[t]
                 dc = dc + dh * o * (1 - tanh_c ** 2)
                 da = np.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f), dc * i * (1 - g ** 2),
                                      dh * tanh_c * o * (1 - o)], axis=1)
-                grads[:, t] = da
                 dc = dc * f
                 dh = da @ w_hh
-        return h, grads @ w_ih
+            grads[:, t] = da
+            if t == start:
+                carried = (dh, dc)
+        return h, grads @ w_ih, entering, carried
 
-    def checked(kind, layer, x, last, grad):
-        """Raise unless the NumPy pass is PyTorch's: the outputs, and the gradient along a random direction
-        (a central difference of PyTorch's forward pass, both sides in one batch)."""
-        eps = 1e-6  # the central difference's error stays below 1e-7 of the value over every setting here
-        direction = torch.randn(x.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-        x_t = torch.from_numpy(x)
-        with torch.no_grad():
-            out = layer(torch.cat([x_t + eps * direction, x_t - eps * direction]))[0][:, -1]
-        n = x.shape[0]
-        plus, minus = out[:n].sum().item(), out[n:].sum().item()
-        if abs((plus + minus) / 2 - last.sum()) > 1e-6 * (1 + abs(last.sum())):
+    def close(mine, theirs):
+        theirs = theirs.detach().numpy()
+        return np.allclose(mine, theirs, rtol=1e-9, atol=1e-12 * (1 + np.abs(theirs).max()))
+
+    def checked(kind, layer, x, last, grad, tail, entering, carried):
+        """Raise unless the NumPy pass is PyTorch's: PyTorch's layer, run over the last `tail` steps from the
+        NumPy state entering them, must give the same last output and, by autograd, the same dy/dx there and
+        dy/d(that state). (Not the whole sequence at once: where gradients explode, so do rounding errors.)"""
+        start = x.shape[1] - tail
+        end = torch.from_numpy(x[:, start:]).clone().requires_grad_()
+        h0, c0 = (torch.from_numpy(v)[None].clone().requires_grad_() for v in entering)
+        output, _ = layer(end, (h0, c0) if kind == "LSTM" else h0)
+        if not close(last, output[:, -1]):
             raise AssertionError(f"{kind}: the explorer's forward pass and PyTorch's disagree")
-        numeric, exact = (plus - minus) / (2 * eps), float((grad * direction.numpy()).sum())
-        if abs(numeric - exact) > 1e-5 * (1 + abs(exact)):
-            raise AssertionError(f"{kind}: the explorer's gradient and PyTorch's disagree ({exact} vs {numeric})")
+        output[:, -1].sum().backward()
+        wanted = [(grad[:, start:], end.grad), (carried[0], h0.grad[0])] + \
+            ([(carried[1], c0.grad[0])] if kind == "LSTM" else [])
+        if not all(close(mine, theirs) for mine, theirs in wanted):
+            raise AssertionError(f"{kind}: the explorer's gradient and PyTorch's autograd disagree")
 
     cache = {}
+    CHECKED_STEPS = 5
 
     def curve(kind, length, seed, forget_bias, scale):
         """||dy/dx_t|| for t = 1..L (float64), computed once per setting and checked against PyTorch."""
@@ -152,8 +159,9 @@ def _install_gradient_explorer():
             x = sequences(seed, length).numpy()
             weights = [getattr(layer, f"{name}_l0").detach().numpy() for name in ("weight_ih", "weight_hh",
                                                                                   "bias_ih", "bias_hh")]
-            last, grad = backprop(kind, *weights, x)
-            checked(kind, layer, x, last, grad)
+            tail = min(CHECKED_STEPS, length)
+            last, grad, entering, carried = backprop(kind, *weights, x, tail)
+            checked(kind, layer, x, last, grad, tail, entering, carried)
             cache[key] = np.maximum(np.sqrt((grad ** 2).sum(axis=(0, 2))), FLOOR)
         return cache[key]
 
@@ -239,8 +247,8 @@ def _install_gradient_explorer():
             if facts["below"] is None:
                 lines.append("the curve never falls below 1e-6 of its peak")
             else:
-                lines.append(f"going back from the last step, it first falls below 1e-6 of its peak at step "
-                             f"t = {facts['below']} (its peak is at t = {facts['peak_step']})")
+                lines.append(f"going back from t = L, it first falls below 1e-6 of its peak at t = {facts['below']} "
+                             f"(its peak is at t = {facts['peak_step']})")
             return "\n".join(lines)
 
         def _build_figure(self):
