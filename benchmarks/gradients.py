@@ -2,9 +2,10 @@
 
     python benchmarks/gradients.py [--seeds 5] [--parts init,trained,exploding,cell,rates]
 
-The measuring code is the lesson's: the cells of source/07_gradients/07_gradients.ipynb tagged
-"measure" (the task, `make`, `grad_curve`, `ratio`, `Classifier`, `train`) are run here as the
-notebook runs them, so the lesson asserts margins around exactly what this prints. One thread.
+The measuring code is the lesson's: the cells of source/07_gradients/07_gradients.ipynb (in the
+student edition, release/'s) tagged "measure" (the task, `make`, `grad_curve`, `ratio`, `along_c`,
+`Classifier`, `train`) are run here as the notebook runs them, so the lesson asserts margins around
+exactly what this prints. One thread.
 
 - init: ||dy/dx_1|| / ||dy/dx_L|| (y the sum of the last step's output) at L = 20, 50 and 100, for
   nn.RNN, nn.GRU and nn.LSTM (PyTorch's initialisation; forget-gate bias 1 and 3) with 32 units, on
@@ -30,7 +31,10 @@ import torch
 from torch import nn
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-LESSON = ROOT / "source" / "07_gradients" / "07_gradients.ipynb"
+# The course's instructor notebook; in the student edition (no source/), the released one, which keeps the same
+# "measure" cells (they hold no solution).
+LESSON = next(p for p in (ROOT / "source" / "07_gradients" / "07_gradients.ipynb",
+                          ROOT / "release" / "07_gradients" / "07_gradients.ipynb") if p.exists())
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 CONFIGS = {  # label: (kind, forget-gate bias)

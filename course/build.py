@@ -124,6 +124,31 @@ GENERATED = {"explorer": "explorers/layer.py", "gates": "explorers/gates.py", "p
              "parsons": "parsons.py", "review_deck": "review_deck.py", "review": "review.py"}
 QUESTIONS = "questions.py"  # in the checks cell of a notebook with generated questions (the course test, practice)
 
+# Every generated code cell is hidden: JupyterLab reads metadata.jupyter.source_hidden, Colab a form
+# ("cellView": "form") whose first line, "# @title ...", is all it shows of the cell.
+TITLES = {"checks": "Course checks", "test_salt": "Course test settings", "explorer": "Layer explorer",
+          "gates": "Gate explorer", "packing": "Packing explorer", "gradients": "Gradient explorer",
+          "progress": "Training progress bar",
+          "drill": "The drill", "bugs": "Spot the bug", "parsons": "Parsons problems",
+          "review_deck": "Flashcard deck", "review": "Flashcard review"}
+RUN_ME = "(run me; no need to read)"
+
+
+def title_line(generated):
+    return f"# @title {TITLES.get(generated, 'Course code')} {RUN_ME}"
+
+
+def hide(cell, generated):
+    """Give a generated code cell both conventions of a hidden cell; True if its metadata changed."""
+    before = (cell.metadata.get("jupyter", {}).get("source_hidden"), cell.metadata.get("cellView"))
+    cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+    cell.metadata["cellView"] = "form"
+    return before != (True, "form")
+
+
+def titled(generated, text):
+    return f"{title_line(generated)}\n{text}"
+
 
 def reference_files():
     """course/references/*.py: what graded functions, classes and models compute, one file per lesson."""
@@ -274,15 +299,16 @@ def visible_part(source):
         return "\n".join([VISIBLE_COMMENT, f"{BY_REFERENCE[spec.kind]}({spec.name}, {spec.qid!r}, "
                                             f"{spec.kwargs['reference']!r}{extra})"]) + "\n"
     ns = _checks()
-    key_of = lambda value: ns["answer_digest"](spec.qid, ns["describe_answer"](
-        _as_answer(spec.kind, value, spec.kwargs)))
-    key = key_of(spec.expected)
+    api = ns["_course_answers"]
+    described = lambda value: ns["describe_answer"](_as_answer(spec.kind, value, spec.kwargs))
+    key = ns["answer_digest"](spec.qid, described(spec.expected))
     hints = {}
     for wrong, message in spec.mistakes:
-        hint_key = key_of(wrong)
+        description = described(wrong)
+        hint_key = ns["answer_digest"](spec.qid, description)
         if hint_key == key:
             raise HiddenSpecError(f"{spec.qid}: a listed mistake equals the answer")
-        hints[hint_key] = message
+        hints[hint_key] = api["seal_hint"](spec.qid, description, message)  # readable only by giving that answer
     options = ""
     if spec.kind == "expect_choice":
         letters = spec.kwargs.get("options", "ABCD")
@@ -290,7 +316,7 @@ def visible_part(source):
             raise HiddenSpecError(f"{spec.qid}: the answer and every listed mistake must be among the options")
         options = f", options={letters!r}"
     lines = [VISIBLE_COMMENT, f"check({spec.name}, {spec.qid!r}, {key!r}, {{"]
-    lines += [f"    {k!r}: {json.dumps(m, ensure_ascii=False)}," for k, m in hints.items()]
+    lines += [f"    {k!r}: {m!r}," for k, m in hints.items()]
     lines.append(f"}}{options})")
     return "\n".join(lines) + "\n"
 
@@ -315,13 +341,15 @@ def sync_notebook(nb, nb_path, root=ROOT):
             generated_questions |= spec.kind == "expect_generated"
     for cell in nb.cells:
         generated = cell.metadata.get("course", {}).get("generated")
+        if cell.cell_type == "code" and generated and hide(cell, generated):
+            changed = True
         if generated == "checks":
             wanted = generated_questions or "questions" in cell.metadata.get("course", {}).get("with", [])
-            put(cell, checks_source(used - {None}, questions=wanted, hints=notebook_hints(nb)))
+            put(cell, titled(generated, checks_source(used - {None}, questions=wanted, hints=notebook_hints(nb))))
         elif generated == "test_salt":
-            put(cell, test_salt_source(root))
+            put(cell, titled(generated, test_salt_source(root)))
         elif generated in GENERATED:
-            put(cell, _text(HERE / GENERATED[generated]))
+            put(cell, titled(generated, _text(HERE / GENERATED[generated])))
         elif generated == "badge":
             put(cell, badge_markdown(student_path(nb_path, root), root))
         elif generated == "course_map":
@@ -356,8 +384,14 @@ def sync(check_only=False, root=ROOT, paths=None):
     return stale
 
 
+# Files the student edition ships besides release/, notebooks/ and course/student_edition/: the cheat
+# sheet's export (make cheatsheet) and the benchmarks lessons 04 and 06 cite.
+STUDENT_FILES = ("course/sheet.py", "benchmarks/forget_bias.py", "benchmarks/lstm_vs_rnn.py",
+                 "benchmarks/gradients.py")
+
+
 def student_edition(dest, root=ROOT):
-    """Copy what students may see (release/ and notebooks/, never source/) into dest."""
+    """Copy what students may see (release/, notebooks/ and STUDENT_FILES, never source/) into dest."""
     dest = Path(dest).resolve()
     if dest == root or root in dest.parents and dest.parent != root:
         raise SystemExit(f"student-edition: choose a folder outside the course, or directly in it: {dest}")
@@ -368,8 +402,12 @@ def student_edition(dest, root=ROOT):
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     for name in ("LICENSE",):
         shutil.copy(root / name, dest / name)
-    shutil.copy(HERE / "student_edition" / "README.md", dest / "README.md")
-    shutil.copy(HERE / "student_edition" / "requirements.txt", dest / "requirements.txt")
+    for name in ("README.md", "requirements.txt", "Makefile"):
+        shutil.copy(HERE / "student_edition" / name, dest / name)
+    # What the students' notebooks and README name, besides release/ and notebooks/:
+    for rel in STUDENT_FILES:
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(root / rel, dest / rel)
     leaks = [p for p in dest.rglob("*.ipynb") if "BEGIN SOLUTION" in p.read_text() or HIDDEN_BEGIN in p.read_text()]
     if leaks:
         raise SystemExit(f"student-edition: solution text found in {leaks}")

@@ -57,9 +57,10 @@ def test_the_curves_are_autograds_on_the_lessons_models(monkeypatch):
     the faint ones', over kinds, lengths, biases, scales and seeds."""
     explorer = load(False, monkeypatch)["GradientExplorer"]({})
     tools = lesson()
-    for kind, bias, scale, length, seed in [("RNN", "PyTorch's init", 1.0, 37, 0), ("GRU", "PyTorch's init", 5.0, 12, 3),
+    default = "PyTorch's init"
+    for kind, bias, scale, length, seed in [("RNN", default, 1.0, 37, 0), ("GRU", default, 5.0, 12, 3),
                                             ("LSTM", "3", 1.0, 100, 1), ("LSTM", "0", 0.25, 5, 9),
-                                            ("LSTM", "PyTorch's init", 3.0, 50, 2)]:
+                                            ("LSTM", default, 3.0, 50, 2)]:
         for name, value in (("kind", kind), ("forget_bias", bias), ("scale", scale), ("length", length),
                             ("seed", seed)):
             explorer.controls[name].value = value

@@ -99,7 +99,8 @@ def _install_gradient_explorer():
                 h = (1 - update) * new + update * h
             else:
                 a = z + r
-                i, f, g, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), np.tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
+                i, f, o = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H]), sigmoid(a[:, 3 * H:])
+                g = np.tanh(a[:, 2 * H:3 * H])
                 saved.append((c, i, f, g, o, np.tanh(f * c + i * g)))
                 c = f * c + i * g
                 h = o * saved[-1][5]
