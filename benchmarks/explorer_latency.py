@@ -4,11 +4,10 @@ Starts an IPython kernel ("python3", run by this interpreter), pastes course/exp
 gates.py, packing.py and gradients.py into it as a notebook would, builds each explorer (the layer
 explorer with every control, lesson 04's gate explorer, lesson 05's packing explorer, lesson 07's
 gradient explorer, the last with one torch thread as lesson 07 sets), then times N control changes
-round-robin over all its
-controls (each slider walking its range, so configurations are mostly new), from setting `.value`
-to the observe handler returning: the layer or cell rebuilt and run, text and figure redrawn, PNG
-rendered and sent to the Output widget. Then the same with LSTM_COURSE_NO_FIGURES=1. The budget
-is 100 ms at p95 (wall).
+round-robin over all its controls (each slider walking its range, so configurations are mostly new),
+from setting `.value` to the observe handler returning: the layer or cell rebuilt and run, text and
+figure redrawn, PNG rendered and sent to the Output widget. Then the same with LSTM_COURSE_NO_FIGURES=1.
+The budget is 100 ms at p95 (wall).
 
     .venv/bin/python benchmarks/explorer_latency.py [--changes 60]
 """

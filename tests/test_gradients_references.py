@@ -16,6 +16,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import GRADIENT_CASES, gradient_attack  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 LESSON = "07_gradients"
 SOURCE = ROOT / "source" / LESSON / f"{LESSON}.ipynb"
@@ -176,21 +179,9 @@ def set_forget_bias(lstm, value):
     },
 }
 
-# A curve of another model or of another input (the hostile corpus's g01/g02): wrong, 0 for that exercise.
-OTHER = {
-    "other model": ('''
-def grad_norms(model, x):
-    other = type(model)(model.input_size, model.hidden_size, num_layers=model.num_layers,
-                        batch_first=model.batch_first)
-    x = x.detach().requires_grad_()
-    output, _ = other(x)
-    last = output[:, -1] if model.batch_first else output[-1]
-    (g,) = torch.autograd.grad(last.sum(), x)
-    return g.norm(dim=(0, 2)) if model.batch_first else g.norm(dim=(1, 2))
-''', "These are not the norms"),
-    "other input": (RIGHT["q1"].replace("x = x.detach().requires_grad_()", "x = torch.randn_like(x).requires_grad_()"),
-                    "These are not the norms"),
-}
+# A curve of another model or of another input: the hostile corpus's g01 and g02, wrong, 0 for that exercise.
+OTHER = {name: (gradient_attack(name).split("\n\n\nanswer_q1")[0], "These are not the norms")
+         for name in GRADIENT_CASES}
 
 
 def lesson_cells():
