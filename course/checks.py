@@ -270,11 +270,19 @@ def _install_checks():
 
     containers = {tuple_: "tuple", list_: "list", size_type: "torch.Size"}
 
+    # Answer kinds of a file pasted after this one (course/numbers.py): kind -> its describe, valid, given,
+    # show, verdict and fixes. Each hook below hands such a kind to its own story.
+    more_kinds = {}
+
     def describe(answer):
         """Reduce an answer to plain data (JSON-ready), judging types before values."""
         kind = type_(answer)
         if kind is Received:
             return valid(get_attr(answer, "data"))
+        for more in more_kinds.values():
+            found = more["describe"](answer)
+            if found is not None:
+                return found
         if kind is lstm_type:
             return describe_lstm(answer)
         if kind is tuple_ or kind is list_ or kind is size_type:
@@ -343,6 +351,8 @@ def _install_checks():
         if type_(data) is not dict_:
             return unreadable
         kind = dict_get(data, "kind")
+        if type_(kind) is str_ and kind in more_kinds:
+            return more_kinds[kind]["valid"](data) or unreadable
         if kind == "shape":
             value = dict_get(data, "value")
             ok = type_(value) is list_ and len_(value) <= 64 and all_(type_(n) is int_ and abs_(n) < 2 ** 62 for n in value)
@@ -417,6 +427,8 @@ def _install_checks():
                  "int": "a whole number", "tensor": "a {dtype} tensor of shape {shape}", "model": "a module of type {type}"}
 
     def given(data):
+        if data["kind"] in more_kinds:
+            return more_kinds[data["kind"]]["given"](data)
         if data["kind"] == "tensor":
             return kind_text["tensor"].format(dtype=data["dtype"], shape=shape_text(data["shape"]))
         if data["kind"] == "model":
@@ -430,6 +442,8 @@ def _install_checks():
         """Short text of an answer for feedback and reports: a shape, a letter, a layer's settings, an int."""
         data = valid(data)
         kind = data["kind"]
+        if kind in more_kinds:
+            return more_kinds[kind]["show"](data)
         if kind == "shape":
             return shape_text(data["value"])
         if kind == "tensor":
@@ -523,7 +537,8 @@ def _install_checks():
         if code == "none":
             return "No answer yet. " + fixes[(None, "none")]
         wanted = wants[want] + (f" ({', '.join(options)})" if want == "choice" and options else "")
-        fix = dict_get(fixes, (want, code)) or dict_get(fixes, (None, code)) or ""
+        fix = dict_get(fixes, (want, code)) or dict_get(fixes, (None, code)) or \
+            dict_get(dict_get(more_kinds, code, {}).get("fixes", {}), want) or ""
         why = broken_why[description["why"]].format(error=description.get("error") or "an error") \
             if code == "lstm-broken" else ""
         return " ".join(part for part in (f"This question wants {wanted}. Your answer is {given(description)}.",
@@ -534,6 +549,9 @@ def _install_checks():
         they come from a visible check."""
         description = describe(answer)
         want = key.split(":")[0]
+        if want in more_kinds:  # opened: how a hint of `hints` is read, given the answer it names
+            return more_kinds[want]["verdict"](qid, description, key, hints,
+                                             lambda named, hint: open_hint(qid, named, hint) if sealed else hint)
         if description["kind"] != want:
             return wrong_kind(want, description, options)
         if want == "choice" and options and description["value"] not in options:
@@ -623,6 +641,7 @@ def _install_checks():
            "fail": fail, "given": given, "safe_name": safe_name, "short_type_name": short_type_name,
            "tensor_data": tensor_data, "value_data": value_data, "data_tensor": data_tensor,
            "valid_value_data": valid_value_data, "shape_text": shape_text, "wrong_kind": wrong_kind,
+           "more_kinds": more_kinds, "invalid": invalid, "expect": expect,
            "captured": {"torch": torch, "nn": nn}}
     return api
 

@@ -11,7 +11,7 @@ import pytest
 from course import build
 
 ROOT = Path(__file__).resolve().parent.parent
-LESSONS = [p.parent.name for p in sorted(ROOT.glob("source/*/*.ipynb")) if p.parent.name != "07_test"]
+LESSONS = [p.parent.name for p in sorted(ROOT.glob("source/*/*.ipynb")) if p.parent.name != "course_test"]
 
 
 def read(folder, lesson):
