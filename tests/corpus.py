@@ -116,7 +116,8 @@ class Exercise:
 
 
 _WRONG = {"shape": "(99, 99, 99)", "choice": '"Z"', "lstm": "nn.LSTM(1, 1)", "int": "99", "function": "None",
-          "tensor": "torch.tensor([99])", "module": "None", "trained": "None"}
+          "tensor": "torch.tensor([99])", "module": "None", "trained": "None", "float": "99.0",
+          "floats": "(99.0, 99.0)"}
 
 
 def _grade_id(cell):
