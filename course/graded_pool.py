@@ -288,6 +288,20 @@ def _install_graded_pool(api):
                         "from 0), how many of the sequences does the LSTM process?",
                 "given": {"lengths": lengths, "t": t}}
 
+    # (f, share) pairs whose answer and named mistakes all differ: tests/test_questions.py checks each with the key.
+    FORGET_PAIRS = [(0.6, 0.05), (0.6, 0.01), (0.6, 0.001), (0.7, 0.1), (0.7, 0.05), (0.7, 0.001), (0.75, 0.1),
+                    (0.75, 0.05), (0.75, 0.001), (0.8, 0.1), (0.8, 0.05), (0.8, 0.01), (0.85, 0.1), (0.85, 0.05),
+                    (0.85, 0.01), (0.85, 0.001), (0.9, 0.1), (0.9, 0.05), (0.9, 0.01), (0.9, 0.001), (0.95, 0.1),
+                    (0.95, 0.05), (0.95, 0.01), (0.95, 0.001), (0.98, 0.1), (0.98, 0.05), (0.98, 0.01), (0.98, 0.001)]
+
+    @template("forget_steps", "medium", "int", "07_gradients", "reasoning", POOL)
+    def forget_steps(d):
+        f, share = d.pick(FORGET_PAIRS)
+        return {"text": f"One LSTM unit's input gate is shut and its forget gate holds at f = {f} at every step, "
+                        "so along its cell state each step multiplies the gradient by f. After how many steps is "
+                        f"less than {share} of the gradient along c left? Give the smallest whole number of steps.",
+                "given": {"f": f, "share": share}}
+
     # --- hard -------------------------------------------------------------------------------------------------
 
     @template("h_n_everything", "hard", "shape", "03_states", "recall", POOL)
@@ -444,6 +458,29 @@ def _install_graded_pool(api):
                         f"{tenths(g)}. Its cell state starts at c_0 = {tenths(c0)}. What is its cell state after "
                         f"{k} steps, c_{k}? Give a float, to 3 decimals.",
                 "given": {"f": f / 10, "i": i / 10, "g": g / 10, "c0": c0 / 10, "steps": k}, "decimals": 3}
+
+    GRU_UNPACK = [("raises", "It raises a ValueError: `h_n` can't be split into exactly two names."),
+                  ("split", "It runs: `h_n` and `c_n` get the first and the second row of the GRU's final state, "
+                            "each (N, H)."),
+                  ("cell", "It runs: `c_n` is the GRU's cell state, of the same shape as its `h_n`, as with an LSTM."),
+                  ("type", "It raises a TypeError: a GRU returns one tensor, which can't be unpacked.")]
+
+    @template("gru_unpack", "hard", "choice", "07_gradients", "reasoning", POOL)
+    def gru_unpack(d):
+        rows_two = d.flag()
+        layers, both = d.pick([(2, False), (1, True)] if rows_two else [(1, False), (3, False), (2, True),
+                                                                         (3, True)])
+        h_in, h, steps, batch = d.between(2, 20), d.between(2, 24), d.between(3, 12), d.between(3, 10)
+        if len_({h_in, h, steps, batch}) < 4:
+            return None
+        args = f"{h_in}, {h}" + (f", num_layers={layers}" if layers > 1 else "") + (", bidirectional=True" if both
+                                                                                      else "")
+        text = ("Someone used to LSTMs writes, for a GRU:\n\n```python\n"
+                f"gru = nn.GRU({args})\n"
+                f"output, (h_n, c_n) = gru(x)   # x: ({steps}, {batch}, {h_in})\n```\n\nWhat happens?")
+        return dict_(choices(d, text, GRU_UNPACK),
+                     given={"input_size": h_in, "hidden_size": h, "num_layers": layers, "bidirectional": both,
+                            "steps": steps, "batch": batch})
 
     # --- the course test's cells --------------------------------------------------------------------------
 

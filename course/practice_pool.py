@@ -243,6 +243,66 @@ def _install_practice_pool(api):
                 "mistakes": [(g["total"] // g["chunk"], "The last chunk is shorter, but it runs too."),
                              (g["total"], "backward() runs once per chunk, not once per step.")]}
 
+    @practice("forget_survival", "medium", "float", "07_gradients", "reasoning")
+    def forget_survival(d):
+        f1, f2 = d.pick([0.8, 0.85, 0.9, 0.95, 0.98, 0.99]), d.pick([0.3, 0.4, 0.5, 0.6, 0.7])
+        k1, k2 = d.between(5, 30), d.between(1, 4)
+        return {"text": f"One LSTM unit's input gate is shut. Its forget gate is f = {f1} for {k1} steps, then "
+                        f"f = {f2} for the next {k2}. Along its cell state, what share of the gradient is left after "
+                        "all of these steps? Give a float, to 3 decimals.",
+                "given": {"f1": f1, "k1": k1, "f2": f2, "k2": k2}, "decimals": 3}
+
+    @solves("forget_survival")
+    def solve_forget_survival(q):
+        g = q["given"]
+        f1, k1, f2, k2 = g["f1"], g["k1"], g["f2"], g["k2"]
+        gates = [f1] * k1 + [f2] * k2
+        with torch.enable_grad():  # the unit's cell state, step by step, and dc_K/dc_0 by autograd
+            cell = nn.LSTMCell(1, 1, dtype=torch.float64)
+            with torch.no_grad():
+                for p in cell.parameters():
+                    p.zero_()
+                cell.bias_ih[0] = -float_("inf")  # the input gate: shut
+            c0 = torch.ones(1, 1, dtype=torch.float64, requires_grad=True)
+            h, c = torch.zeros(1, 1, dtype=torch.float64), c0
+            for f in gates:
+                with torch.no_grad():
+                    cell.bias_ih[1] = torch.logit(torch.tensor(f, dtype=torch.float64))  # the forget gate: f
+                h, c = cell(torch.zeros(1, 1, dtype=torch.float64), (h, c))
+            left = float_(torch.autograd.grad(c.sum(), c0)[0])
+        mean = sum_(gates) / len_(gates)
+        return {"answer": left, "worked": f"{f1} ** {k1} * {f2} ** {k2} = {left:.5f}", "mistakes": [
+            (f2 ** k2, "Every step multiplies the gradient by its own forget gate: the first steps count too."),
+            (f1 ** (k1 + k2), f"The last {k2} steps have their own forget gate."),
+            (mean ** len_(gates), "Multiply the gates themselves, one per step: the power of their average is not "
+                                  "their product.")]}
+
+    @practice("clip_factor", "easy", "float", "07_gradients", "reasoning")
+    def clip_factor(d):
+        max_norm, below = d.pick([0.5, 1.0, 2.0, 5.0]), d.below(5) == 0
+        norm = d.pick([0.1, 0.2, 0.4]) * max_norm if below else d.pick([3, 4, 8, 12.5, 16, 40]) * max_norm
+        return {"text": f"After `loss.backward()`, the gradients of a model's parameters, taken together as one vector, "
+                        f"have the norm {norm:g}. Then `nn.utils.clip_grad_norm_(model.parameters(), "
+                        f"max_norm={max_norm:g})` runs. By what factor is each gradient multiplied? Give a float, to 3 "
+                        "decimals.", "given": {"norm": norm, "max_norm": max_norm}, "decimals": 3}
+
+    @solves("clip_factor")
+    def solve_clip_factor(q):
+        g = q["given"]
+        weight = nn.Parameter(torch.zeros(2, dtype=torch.float64))
+        weight.grad = torch.tensor([g["norm"], 0.0], dtype=torch.float64)  # a gradient of that norm
+        returned = float_(nn.utils.clip_grad_norm_([weight], max_norm=g["max_norm"]))
+        factor = float_(weight.grad[0]) / g["norm"]
+        return {"answer": factor, "worked": f"clip_grad_norm_ returned {returned:g}, the norm before clipping; the "
+                                            f"gradient became {float_(weight.grad[0]):.4f}",
+                "mistakes": [(g["max_norm"] / g["norm"], "clip_grad_norm_ never scales a gradient up: below max_norm "
+                                                         "it leaves it alone."),
+                             (g["norm"] / g["max_norm"], "The norm is below max_norm: clipping changes nothing then.")]
+                if factor == 1.0 else [
+                    (g["norm"] / g["max_norm"], "That is the norm divided by max_norm, a factor above 1: clipping "
+                                                "scales the gradient down."),
+                    (1.0, "The norm is above max_norm, so the gradients are scaled down.")]}
+
     # --- hard ---------------------------------------------------------------------------------------------
 
     @practice("layer_from_shapes", "hard", "lstm", "03_states", "reasoning")

@@ -743,7 +743,34 @@ answer_q5 = run_chunks
     return reference, code.strip()
 
 
+def gradient_attack(name):
+    """07_gradients's grad_norms computed honestly, but of something else: a fresh model of the same kind and
+    sizes (its own weights), or the given model on a random input of x's shape."""
+    bodies = {
+        "g01-other-model": """
+def grad_norms(model, x):
+    other = type(model)(model.input_size, model.hidden_size, num_layers=model.num_layers,
+                        batch_first=model.batch_first)
+    x = x.detach().requires_grad_()
+    output, _ = other(x)
+    last = output[:, -1] if model.batch_first else output[-1]
+    (g,) = torch.autograd.grad(last.sum(), x)
+    return g.norm(dim=(0, 2)) if model.batch_first else g.norm(dim=(1, 2))
+""",
+        "g02-other-input": """
+def grad_norms(model, x):
+    x = torch.randn_like(x).requires_grad_()
+    output, _ = model(x)
+    last = output[:, -1] if model.batch_first else output[-1]
+    (g,) = torch.autograd.grad(last.sum(), x)
+    return g.norm(dim=(0, 2)) if model.batch_first else g.norm(dim=(1, 2))
+""",
+    }
+    return bodies[name].strip() + "\n\n\nanswer_q1 = grad_norms"
+
+
 CHANNEL_CASES = ("c01-patch-module-class", "c02-cached-result", "c03-forge-observer", "c04-patch-autograd")
+GRADIENT_CASES = ("g01-other-model", "g02-other-input")
 MODEL_CASES = ("m01-memorise", "m02-snoop-judge", "m03-rule", "m04-endless-training", "m05-flood-training")
 
 # 05_sequences' last_valid, answered without reading lengths: each sequence's last step whose features are not
@@ -791,8 +818,9 @@ CASE_NAMES = (
     "w01-warning-dropout", "w02-warning-proj-size",
     "l01-read-hidden", "l02-write-out", "l03-proc-walk", "l04-find-others", "l05-tcp", "l06-signal",
     "l07-smuggle",
-) + FUNCTION_CASES + SEQUENCE_CASES + MODEL_CASES + CHANNEL_CASES
-# FUNCTION_CASES need 04_cell's lstm_step, SEQUENCE_CASES 05_sequences, MODEL_CASES 06_model, CHANNEL_CASES the demo lesson of tests/channel_demo.py.
+) + FUNCTION_CASES + SEQUENCE_CASES + MODEL_CASES + GRADIENT_CASES + CHANNEL_CASES
+# FUNCTION_CASES need 04_cell's lstm_step, SEQUENCE_CASES 05_sequences, MODEL_CASES 06_model, GRADIENT_CASES
+# 07_gradients's grad_norms, CHANNEL_CASES the demo lesson of tests/channel_demo.py.
 SECRET_ENV = "AUTOGRADER_TEST_SECRET"  # the smuggler looks for it in its own and its parent's environment
 
 
@@ -1182,6 +1210,16 @@ def build_corpus(dest, lesson="02_shapes", *, layout="flat", course=REPO, out=No
             else:
                 emit(name, f"q{trained.n} (trained model): {what}", f"{trained.test_id} 0; the rest full", nb,
                      zero={trained.test_id})
+        elif name in GRADIENT_CASES:
+            norms = next((e for e in ex if e.kind == "function" and "def grad_norms" in e.solution), None)
+            if norms is None:
+                continue
+            set_answer(nb, norms, gradient_attack(name))
+            what = {"g01-other-model": "the gradient curve of a fresh model of the same kind and sizes, not the one "
+                                       "it was given",
+                    "g02-other-input": "the gradient curve of the given model on a random input of x's shape"}[name]
+            emit(name, f"q{norms.n} (grad_norms): {what}", f"{norms.test_id} 0; the rest full", nb,
+                 zero={norms.test_id})
         elif name in CHANNEL_CASES:
             reference, code = channel_attack(name)
             target = next((e for e in ex if f"reference={reference!r}" in find(source, e.test_id).source), None)

@@ -181,6 +181,21 @@ def test_every_entry_of_the_vetted_number_tables_passes_the_key():
             assert not GRADED["question_problems"](KEY["solve"](q)), (name, entries[index])
 
 
+def test_every_forget_pair_passes_the_key():
+    """forget_steps draws (f, share) from a fixed list: each pair's answer and named mistakes all differ."""
+    class Fixed:  # the draws of one pair
+        def __init__(self, index):
+            self.index = index
+
+        def pick(self, options):
+            return options[self.index]
+
+    spec = GRADED["templates"]["forget_steps"]
+    for index in range(28):
+        q = dict(spec["render"](Fixed(index)), template="forget_steps", kind="int", qid="q1")
+        assert not GRADED["question_problems"](KEY["solve"](q)), q["given"]
+
+
 # --- the answers -----------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -409,6 +424,31 @@ def independent_answer(q):
                  "pack_padded_sequence": pack_padded_sequence, "pad_packed_sequence": pad_packed_sequence}
         exec(re.search(r"```python\n(.*?)```", text, flags=re.S).group(1), scope)  # noqa: S102 - the shown program
         return _letter_where(text, lambda code: _equal(scope, code, want))
+    if name == "forget_steps":
+        f, share = (float(v) for v in re.search(r"holds at f = (\d\.\d+) .* less than (\d\.\d+) of the", text).groups())
+        steps = 0
+        while f ** steps >= share:  # what is left after k steps along c: f ** k
+            steps += 1
+        return steps
+    if name == "gru_unpack":
+        program = re.search(r"```python\n(.*?)```", text, flags=re.S).group(1)
+        shape = _ints(r"# x: \((\d+), (\d+), (\d+)\)", text)
+        scope = {"nn": nn, "x": torch.randn(*shape)}
+        try:
+            exec(program, scope)  # noqa: S102 - the generator's own program
+        except ValueError:
+            return _letter_where(text, lambda said: said.startswith("It raises a ValueError"))
+        real = scope["gru"](scope["x"])[1]
+        assert torch.equal(scope["h_n"], real[0]) and torch.equal(scope["c_n"], real[1])
+        return _letter_where(text, lambda said: "the first and the second row" in said)
+    if name == "forget_survival":
+        f1, k1, f2, k2 = re.search(r"f = (\d\.\d+) for (\d+) steps, then f = (\d\.\d+) for the next (\d+)",
+                                   text).groups()
+        return float(f1) ** int(k1) * float(f2) ** int(k2)
+    if name == "clip_factor":
+        norm, max_norm = (float(v) for v in re.search(r"have the norm (\d+(?:\.\d+)?)\..*max_norm=(\d+(?:\.\d+)?)\)",
+                                                       text).groups())
+        return min(1.0, max_norm / norm)  # one factor for every gradient, and never above 1
     if name == "head_states":
         scope = _run(text)
         out, first = scope["output"], scope["lstm"].batch_first

@@ -155,3 +155,28 @@ def cell_recurrence(q):
                                             "+ i * g."),
         (unit(i, f, cand, 0.5, c0, 1)[0], f"That is one step: repeat the update {k} times."),
         (unit(f, i, cand, 0.5, c0, k)[0], "You swapped the gates: f scales the old cell state, i the candidate g.")]}
+
+
+@solver("gru_unpack")
+def gru_unpack(q):
+    g = q["given"]
+    with plain_cpu():
+        torch.manual_seed(4)
+        gru = nn.GRU(g["input_size"], g["hidden_size"], num_layers=g["num_layers"], bidirectional=g["bidirectional"])
+        x = torch.randn(g["steps"], g["batch"], g["input_size"])
+        _, real = gru(x)
+        try:  # the line the question shows, run
+            output, (h_n, c_n) = gru(x)
+        except ValueError:
+            right = ["raises"]
+        except TypeError:
+            right = ["type"]
+        else:
+            right = ["split"] if torch.equal(h_n, real[0]) and torch.equal(c_n, real[1]) else []
+    hints = {"raises": "Unpacking splits h_n along its first axis, whose size is num_layers times the number of "
+                       "directions: with exactly two rows there, it succeeds.",
+             "split": "The unpacking splits h_n along its first axis, num_layers times the number of directions: "
+                      "anything but two rows there fails.",
+             "cell": "A GRU has no cell state: it returns (output, h_n), and h_n is one tensor.",
+             "type": "A GRU returns a pair, (output, h_n), so the outer unpacking works: it is h_n that is split."}
+    return choice(q, right, hints)

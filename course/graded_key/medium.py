@@ -155,3 +155,36 @@ def running_sequences(q):
         (len(lengths), "Packing runs each sequence over its real steps only: the padding after it is skipped."),
         (int((torch.tensor(lengths) >= t).sum()), "A sequence of length L has the steps 0 to L - 1: one of length "
                                                   f"{t} has no step {t}.")]}
+
+
+@solver("forget_steps")
+def forget_steps(q):
+    g = q["given"]
+    f, share = g["f"], g["share"]
+
+    def left(steps):  # dc_steps/dc_0 of a unit whose forget gate holds at f and whose input gate is shut, by autograd
+        with torch.enable_grad():
+            layer = nn.LSTM(1, 1, dtype=torch.float64)
+            with torch.no_grad():
+                for p in layer.parameters():
+                    p.zero_()
+                layer.bias_ih_l0[0] = -math.inf                                        # the input gate: shut
+                layer.bias_ih_l0[1] = torch.logit(torch.tensor(f, dtype=torch.float64))  # the forget gate: f
+            c0 = torch.ones(1, 1, 1, dtype=torch.float64, requires_grad=True)
+            _, (_, c) = layer(torch.zeros(steps, 1, 1, dtype=torch.float64), (torch.zeros_like(c0), c0))
+            return float(torch.autograd.grad(c.sum(), c0)[0])
+
+    one = left(1)  # one step's factor; the unit is the same at every step
+    steps = 0
+    while one ** steps >= share:
+        steps += 1
+    assert left(steps) < share <= left(steps - 1)  # torch agrees at the answer and one step before it
+    linear = math.ceil((1 - share) / (1 - f))
+    dropped = 0
+    while (1 - f) ** dropped >= share:
+        dropped += 1
+    return {"answer": steps, "mistakes": [
+        (steps - 1, "One step too few: then what is left is still at least that share. Count until it falls below."),
+        (linear, "Each step multiplies the gradient by f; it does not take 1 - f away. What is left falls "
+                 "geometrically, as f to the power of the number of steps."),
+        (dropped, "f is the share the forget gate keeps, 1 - f the share it drops: multiply by f at every step.")]}
