@@ -15,7 +15,7 @@ submission. Layout of a zip (the same for every assignment):
     source/<assignment>/  the instructor notebook: solutions and hidden tests
     source/roster.csv     only with `--roster`, in a course test's zip: email -> student id
 
-The course test (source/07_test) is graded as its submitter: the first user of
+The course test (source/course_test) is graded as its submitter: the first user of
 $AUTOGRADER_ROOT/submission_metadata.json, by their `sid`, else their email through the
 bundled roster. A group submission is graded as its first member's test, and the note says so.
 

@@ -8,7 +8,8 @@
 - `ErrorsWithoutTracebacks`: feedback shows an error as `ename: evalue` only;
   a traceback would quote the hidden test lines it passed through.
 - `NotAnsweredErrors`: a test that failed because its answer was never defined
-  (NameError for `answer_qN`) says "Not answered", as `python -m autograder` does.
+  (NameError for `answer_qN`), or was still the placeholder ("No answer yet"), says "Not
+  answered" and what to do, as `python -m autograder` does.
 - `ResetStudentId` (generate_assignment): the course test's id cell is released with the
   placeholder, not the instructor's example id.
 - `GradeAsSubmitter` (autograde): the course test is graded as the student whose folder it is in.
@@ -101,20 +102,29 @@ class ErrorsWithoutTracebacks(NbGraderPreprocessor):
 
 
 _UNDEFINED_ANSWER = re.compile(r"name '(answer_\w+)' is not defined")
+_NO_ANSWER_YET = "No answer yet. "
 
 
 class NotAnsweredErrors(NbGraderPreprocessor):
-    """Show a NameError for an undefined `answer_qN` in a graded cell as "Not answered: ..."."""
+    """Show a NameError for an undefined `answer_qN` in a graded cell, and the checks' "No answer yet" for a
+    placeholder answer, as "Not answered: <what to do>"."""
 
     display_data_priority = List(_DISPLAY_PRIORITY).tag(config=True)
 
     def preprocess_cell(self, cell, resources, cell_index):
         if cell.cell_type == "code" and utils.is_grade(cell):
             for output in cell.get("outputs", []):
-                match = _UNDEFINED_ANSWER.fullmatch(str(output.get("evalue", "")))
-                if output.get("output_type") == "error" and output.get("ename") == "NameError" and match:
+                if output.get("output_type") != "error":
+                    continue
+                evalue = str(output.get("evalue", ""))
+                match = _UNDEFINED_ANSWER.fullmatch(evalue)
+                if output.get("ename") == "NameError" and match:
                     output.update(ename=NOT_ANSWERED_ENAME, evalue=not_answered_message(match.group(1)))
-                    output.traceback = [f"{NOT_ANSWERED_ENAME}: {output.evalue}"]
+                elif output.get("ename") == "WrongAnswer" and evalue.startswith(_NO_ANSWER_YET):
+                    output.update(ename=NOT_ANSWERED_ENAME, evalue=evalue[len(_NO_ANSWER_YET):])
+                else:
+                    continue
+                output.traceback = [f"{NOT_ANSWERED_ENAME}: {output.evalue}"]
         return cell, resources
 
 

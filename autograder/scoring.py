@@ -30,6 +30,8 @@ class GradedCell:
 # What became of an answer, in words the feedback, the table and the reports share.
 CORRECT, WRONG, NOT_ANSWERED, NOT_RUN, MANUAL_VERDICT = "correct", "wrong", "not answered", "not run", "manual"
 NOT_ANSWERED_ENAME = "Not answered"  # judge.py reports an undefined answer under this name
+NO_STUDENT_ID_ENAME = "NoStudentId"  # a course test graded without an id: none of its questions exists
+NO_ANSWER_YET = "WrongAnswer: No answer yet. "  # the checks' words for a placeholder answer
 
 
 def not_answered_message(var):
@@ -46,12 +48,16 @@ class TestResult:
     title: str = ""
     answer: str = ""  # the student's answer as short, safe plain text (answers.display); "" if none
     verdict: str = ""  # CORRECT, WRONG, NOT_ANSWERED, NOT_RUN or MANUAL_VERDICT
+    # A course-test question only (None for lessons): which template it came from and the option chosen, as
+    # plain data: {"template", "difficulty", "option": an option's id or None, "options": the ids as shown}.
+    item: dict = None
 
     def as_dict(self):
         """Gradescope's test fields; what only this course knows goes in its `extra_data`."""
         data = {"name": self.name, "score": self.score, "max_score": self.max_score, "status": self.status,
                 "output": self.output}
-        extra = {k: v for k, v in (("title", self.title), ("answer", self.answer), ("verdict", self.verdict)) if v}
+        extra = {k: v for k, v in (("title", self.title), ("answer", self.answer), ("verdict", self.verdict),
+                                   ("item", self.item)) if v}
         if extra:
             data["extra_data"] = extra
         return data
@@ -60,7 +66,7 @@ class TestResult:
     def from_dict(cls, data):
         extra = data.get("extra_data") or {}
         return cls(data["name"], data["score"], data["max_score"], data["status"], data["output"],
-                   extra.get("title", ""), extra.get("answer", ""), extra.get("verdict", ""))
+                   extra.get("title", ""), extra.get("answer", ""), extra.get("verdict", ""), extra.get("item"))
 
 
 def hidden_lines(source):
@@ -133,7 +139,7 @@ def _verdict(cell, passed):
            for o in errors):
         return NOT_ANSWERED
     errors = [o.get("ename") for o in errors]
-    if "NotRun" in errors:
+    if "NotRun" in errors or NO_STUDENT_ID_ENAME in errors:
         return NOT_RUN
     return WRONG
 
@@ -156,8 +162,12 @@ def score_cell(graded, cell, answer=""):
         score, max_score = 0.0, graded.points
     score = float(score or 0)
     passed = score >= max_score and not utils.has_failed(probe)
-    return TestResult(graded.grade_id, score, max_score, "passed" if passed else "failed",
-                      feedback(cell, graded.hidden), graded.title, answer, _verdict(cell, passed))
+    verdict = _verdict(cell, passed)
+    text = feedback(cell, graded.hidden)
+    if verdict == NOT_ANSWERED:  # the verdict says it once: the feedback says only what to do
+        text = text.replace(NO_ANSWER_YET, f"{NOT_ANSWERED_ENAME}: ")
+    return TestResult(graded.grade_id, score, max_score, "passed" if passed else "failed", text, graded.title,
+                      answer, verdict)
 
 
 def score(executed, graded):

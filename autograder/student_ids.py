@@ -1,7 +1,7 @@
 """The course test's student ids: the id cell, the id it gives, and who a submission is graded as.
 
-Every student of source/07_test gets their own questions, made from their student id (see
-course/questions.py). The notebook has one cell where the student types it,
+Every student of source/course_test gets their own questions, made from their student id (see
+course/questions.py and course/graded_pool.py). The notebook has one cell where the student types it,
 `student_id = "..."`. Graders never take the id from the environment (nbgrader's kernel has the
 instructor's, grade-all's worker none): they grade each submission as its *submitter*, the
 student its folder, file name or Gradescope metadata names, and note when the typed id differs.
@@ -66,7 +66,7 @@ def mismatch_note(typed, submitter):
     if typed == submitter:
         return None
     said = f"says student_id = {typed!r}" if typed else "gives no student id"
-    return f"the notebook {said}, but it was submitted by {submitter!r}: graded as {submitter!r}'s test"
+    return f"the notebook {said}, but it was submitted by {submitter!r}: graded as the test of {submitter!r}"
 
 
 def grade_as(submission, source, submitter=None):

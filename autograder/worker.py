@@ -520,7 +520,7 @@ class Worker:
 
     def grade(self, job):
         """The reply to the engine for one job: its results, or why it could not be graded."""
-        from . import judge
+        from . import judge, scoring
 
         timeout = job["timeout"]
         checks = next((c.source for c in job["notebook"].cells
@@ -549,16 +549,35 @@ class Worker:
         if run.stop == "failed":
             return {"failed": f"the sandbox could not start: {run.detail}", "protections": run.protections}
 
-        judged, shown = {}, {}
+        api = trial.base.get("_course_answers")
+        # The course test (course/graded_pool.py): its settings cell makes per-student questions.
+        course_test = bool(settings) and isinstance(api, dict) and "record_items" in api
+        if course_test:
+            api["record_items"](True)
+        judged, shown, items = {}, {}, {}
         for gid, (step, source, _, seed) in cells.items():
-            if step in run.answers:
+            if course_test and job.get("student") is None:  # no question exists: say so in every row (flagged)
+                judged[gid] = judge.test_cell(source, [judge.error_output(scoring.NO_STUDENT_ID_ENAME, NO_STUDENT_ID)])
+                shown[gid] = trial.show(run.answers.get(step, {}))
+            elif step in run.answers:
                 judged[gid] = judge.test_cell(source, trial.run_test(source, run.answers[step], f"<{gid}>", seed))
                 shown[gid] = trial.show(run.answers[step])
+                if course_test:
+                    items[gid] = api["take_item"]()
             else:
                 judged[gid] = judge.not_run(source, _why_not_run(run, steps, timeout))
         results = judge.score(job["graded"], judged, shown)
+        for result in results:  # the course test's item data, for grade-all's item analysis
+            result.item = items.get(result.name)
+            if course_test and result.item is None and job.get("student") is not None:
+                result.item = api["question_item"](result.name.removesuffix("_test"))  # not answered, or not run
         return {"results": [r.as_dict() for r in results], "protections": run.protections,
                 "stop": run.stop, "detail": run.detail}
+
+
+NO_STUDENT_ID = ("No student id: the notebook's id cell holds no id and no submitter was given, and every question "
+                 "of the course test is made from the student's id, so this one could not be graded. Grade it again "
+                 "with --student-id (or from nbgrader's layout, or a file name with the id).")
 
 
 def _grade_id(cell):

@@ -21,6 +21,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
+from course import graded_key
+
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 HIDDEN_BEGIN, HIDDEN_END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
@@ -81,8 +83,8 @@ MODES = [
                                "listing line numbers.", "notebooks/parsons.ipynb"),
     ("Drill", "Endless generated questions at your level, with a streak counter and feedback that names your "
               "mistake.", "notebooks/practice.ipynb"),
-    ("Test", "The 10-question course test (3 easy, 4 medium, 3 hard), scored at once; the graded one is "
-             "release/07_test.", "notebooks/practice_test.ipynb"),
+    ("Test", "A 10-question practice test (3 easy, 4 medium, 3 hard), scored at once; the graded course test is "
+             "release/course_test, its questions drawn for your student id.", "notebooks/practice_test.ipynb"),
     ("Cheat sheet", "Every rule on one page, each line printed by code that checks it; `make cheatsheet` "
                     "prints it on A4.", "notebooks/cheatsheet.ipynb"),
     ("Review", "Flashcards with spaced repetition: the cards due today, rated again, good or easy; come back "
@@ -116,13 +118,40 @@ def student_path(nb_path, root=ROOT):
 _checks_namespace = None
 
 
-# Every checks cell: value answers, answers judged by running them, predictions and hints.
-CORE = ("checks.py", "channel.py", "probes.py", "verdicts.py", "predict.py")
+# Every checks cell: value answers (numbers among them), answers judged by running them, predictions and hints.
+CORE = ("checks.py", "numbers.py", "channel.py", "probes.py", "verdicts.py", "predict.py")
 # generated cell -> the file pasted into it
 GENERATED = {"explorer": "explorers/layer.py", "gates": "explorers/gates.py", "packing": "explorers/packing.py",
              "progress": "progress.py", "drill": "drill.py", "bugs": "bugs.py", "parsons": "parsons.py",
              "review_deck": "review_deck.py", "review": "review.py"}
-QUESTIONS = "questions.py"  # in the checks cell of a notebook with generated questions (the course test, practice)
+# A notebook with generated questions gets questions.py and one pool after the checks: the course test its graded
+# pool (never its key: see course/graded_key/), practice_test, practice and review the practice pool.
+QUESTIONS = "questions.py"
+POOLS = {"graded": "graded_pool.py", "practice": "practice_pool.py"}
+
+# Every generated code cell is hidden: JupyterLab reads metadata.jupyter.source_hidden, Colab a form
+# ("cellView": "form") whose first line, "# @title ...", is all it shows of the cell.
+TITLES = {"checks": "Course checks", "test_salt": "Course test settings", "explorer": "Layer explorer",
+          "gates": "Gate explorer", "packing": "Packing explorer", "progress": "Training progress bar",
+          "drill": "The drill", "bugs": "Spot the bug", "parsons": "Parsons problems",
+          "review_deck": "Flashcard deck", "review": "Flashcard review"}
+RUN_ME = "(run me; no need to read)"
+
+
+def title_line(generated):
+    return f"# @title {TITLES.get(generated, 'Course code')} {RUN_ME}"
+
+
+def hide(cell, generated):
+    """Give a generated code cell both conventions of a hidden cell; True if its metadata changed."""
+    before = (cell.metadata.get("jupyter", {}).get("source_hidden"), cell.metadata.get("cellView"))
+    cell.metadata.setdefault("jupyter", {})["source_hidden"] = True
+    cell.metadata["cellView"] = "form"
+    return before != (True, "form")
+
+
+def titled(generated, text):
+    return f"{title_line(generated)}\n{text}"
 
 
 def reference_files():
@@ -135,12 +164,12 @@ def _text(path):
 
 
 def checks_source(references=(), questions=None, hints=None):
-    """The text of a checks cell whose tests use the named references (all of them for None), and
-    course/questions.py when the notebook has generated questions (by default when references is None).
+    """The text of a checks cell whose tests use the named references (all of them for None), and, for
+    questions = "graded" or "practice", course/questions.py with that pool of generated questions.
     hints: {"q3": [nudge, rule, {"text", "code"}]} of the notebook's exercises, registered at the end."""
     files = [f for f in reference_files() if references is None or _defined_by()[f.name] & set(references)]
-    if questions if questions is not None else references is None:
-        files.append(HERE / QUESTIONS)
+    if questions:
+        files += [HERE / QUESTIONS, HERE / POOLS[questions]]
     text = "\n\n\n".join(_text(path) for path in [HERE / name for name in CORE] + files)
     if hints:
         # JSON of strings, lists and dicts is also a Python literal.
@@ -181,7 +210,7 @@ def _checks():
     global _checks_namespace
     if _checks_namespace is None:
         _checks_namespace = {"__name__": "course_checks"}
-        exec(compile(checks_source(None), "course_checks", "exec"), _checks_namespace)
+        exec(compile(checks_source(None, questions="graded"), "course_checks", "exec"), _checks_namespace)
     return _checks_namespace
 
 
@@ -219,8 +248,9 @@ class HiddenSpec:
 
 KEYWORDS = {"expect_shape": {"mistakes"}, "expect_choice": {"mistakes", "options"}, "expect_lstm": {"mistakes"},
             "expect_int": {"mistakes"}, "expect_tensor": {"mistakes", "dtype"},
+            "expect_float": {"mistakes", "decimals"}, "expect_floats": {"mistakes", "decimals"},
             "expect_function": {"reference", "cases"}, "expect_module": {"reference", "cases"},
-            "expect_trained": {"reference", "accuracy"}, "expect_generated": {"template"}}
+            "expect_trained": {"reference", "accuracy"}, "expect_generated": {"key"}}
 # Checked by running the answer against a reference of course/references/: hidden call -> visible call
 BY_REFERENCE = {"expect_function": "check_function", "expect_module": "check_module", "expect_trained": "check_trained"}
 
@@ -255,9 +285,6 @@ def parse_hidden(source):
     if kind in BY_REFERENCE and kwargs.get("reference") not in _checks()["_course_answers"]["references"]:
         raise HiddenSpecError(f"{qid}: unknown reference {kwargs.get('reference')!r}; course/references/ has "
                               f"{', '.join(sorted(_checks()['_course_answers']['references']))}")
-    if kind == "expect_generated" and kwargs.get("template") not in _checks()["_course_answers"]["templates"]:
-        raise HiddenSpecError(f"{qid}: unknown template {kwargs.get('template')!r}; course/questions.py has "
-                              f"{', '.join(sorted(_checks()['_course_answers']['templates']))}")
     if kind == "expect_trained" and not isinstance(kwargs.get("accuracy"), float):
         raise HiddenSpecError(f"{qid}: expect_trained needs accuracy=<a float such as 0.9>")
     return HiddenSpec(kind, qid, call.args[1].id, expected, kwargs)
@@ -266,23 +293,30 @@ def parse_hidden(source):
 def visible_part(source):
     spec = parse_hidden(source)
     if spec.kind == "expect_generated":  # the course test: the visible check confirms only the answer's form
-        kind = _checks()["_course_answers"]["templates"][spec.kwargs["template"]]["kind"]
         return "\n".join(["# Checks that your answer has the right form; whether it is right is told after grading.",
-                          f"check_form({spec.name}, {spec.qid!r}, {kind!r})"]) + "\n"
+                          f"check_form({spec.name}, {spec.qid!r})"]) + "\n"
     if spec.kind in BY_REFERENCE:  # no hash: the check runs the answer and computes the reference itself
         extra = f", {spec.kwargs['accuracy']!r}" if spec.kind == "expect_trained" else ""
         return "\n".join([VISIBLE_COMMENT, f"{BY_REFERENCE[spec.kind]}({spec.name}, {spec.qid!r}, "
                                             f"{spec.kwargs['reference']!r}{extra})"]) + "\n"
     ns = _checks()
-    key_of = lambda value: ns["answer_digest"](spec.qid, ns["describe_answer"](
-        _as_answer(spec.kind, value, spec.kwargs)))
-    key = key_of(spec.expected)
+    api = ns["_course_answers"]
+    if spec.kind in ("expect_float", "expect_floats"):  # numbers: the hash of the value rounded (course/numbers.py)
+        decimals = spec.kwargs.get("decimals", 3)
+        as_number = (lambda v: v) if spec.kind == "expect_float" else tuple
+        described = lambda value: api["number_description"](as_number(value), decimals)  # noqa: E731
+        digest_of = lambda value: api["number_key"](spec.qid, as_number(value), decimals)  # noqa: E731
+    else:
+        described = lambda value: ns["describe_answer"](_as_answer(spec.kind, value, spec.kwargs))  # noqa: E731
+        digest_of = lambda value: ns["answer_digest"](spec.qid, described(value))  # noqa: E731
+    key = digest_of(spec.expected)
     hints = {}
     for wrong, message in spec.mistakes:
-        hint_key = key_of(wrong)
+        description = described(wrong)
+        hint_key = digest_of(wrong)
         if hint_key == key:
             raise HiddenSpecError(f"{spec.qid}: a listed mistake equals the answer")
-        hints[hint_key] = message
+        hints[hint_key] = api["seal_hint"](spec.qid, description, message)  # readable only by giving that answer
     options = ""
     if spec.kind == "expect_choice":
         letters = spec.kwargs.get("options", "ABCD")
@@ -290,7 +324,7 @@ def visible_part(source):
             raise HiddenSpecError(f"{spec.qid}: the answer and every listed mistake must be among the options")
         options = f", options={letters!r}"
     lines = [VISIBLE_COMMENT, f"check({spec.name}, {spec.qid!r}, {key!r}, {{"]
-    lines += [f"    {k!r}: {json.dumps(m, ensure_ascii=False)}," for k, m in hints.items()]
+    lines += [f"    {k!r}: {m!r}," for k, m in hints.items()]
     lines.append(f"}}{options})")
     return "\n".join(lines) + "\n"
 
@@ -315,13 +349,16 @@ def sync_notebook(nb, nb_path, root=ROOT):
             generated_questions |= spec.kind == "expect_generated"
     for cell in nb.cells:
         generated = cell.metadata.get("course", {}).get("generated")
+        if cell.cell_type == "code" and generated and hide(cell, generated):
+            changed = True
         if generated == "checks":
-            wanted = generated_questions or "questions" in cell.metadata.get("course", {}).get("with", [])
-            put(cell, checks_source(used - {None}, questions=wanted, hints=notebook_hints(nb)))
+            wanted = "graded" if generated_questions else \
+                "practice" if "questions" in cell.metadata.get("course", {}).get("with", []) else None
+            put(cell, titled(generated, checks_source(used - {None}, questions=wanted, hints=notebook_hints(nb))))
         elif generated == "test_salt":
-            put(cell, test_salt_source(root))
+            put(cell, titled(generated, test_salt_source(root)))
         elif generated in GENERATED:
-            put(cell, _text(HERE / GENERATED[generated]))
+            put(cell, titled(generated, _text(HERE / GENERATED[generated])))
         elif generated == "badge":
             put(cell, badge_markdown(student_path(nb_path, root), root))
         elif generated == "course_map":
@@ -334,8 +371,24 @@ def sync_notebook(nb, nb_path, root=ROOT):
                 head = visible_part(cell.source)
             except HiddenSpecError as err:
                 raise HiddenSpecError(f"{nb_path}: cell {cell.metadata['nbgrader'].get('grade_id')}: {err}")
-            put(cell, head + HIDDEN_BEGIN + cell.source.split(HIDDEN_BEGIN, 1)[1])
+            spec = parse_hidden(cell.source)
+            if spec.kind == "expect_generated":  # the course test: its hidden test carries the key (course/graded_key)
+                put(cell, head + graded_key.hidden_region(spec.qid, spec.name, _checks()["_course_answers"]))
+            else:
+                put(cell, head + HIDDEN_BEGIN + cell.source.split(HIDDEN_BEGIN, 1)[1])
+        elif generated_questions and cell.metadata.get("nbgrader", {}).get("grade_id", "").endswith("_answer"):
+            number = cell.metadata["nbgrader"]["grade_id"][:-len("_answer")]  # the example id's answer, solved
+            put(cell, graded_key.example_solution(number, example_id(nb), settings(root)["test_salt"],
+                                                  _checks()["_course_answers"]))
     return changed
+
+
+def example_id(nb):
+    """The id the course test's source notebook types (its release gets the placeholder)."""
+    for cell in nb.cells:
+        if cell.metadata.get("course", {}).get("student_id"):
+            return ast.literal_eval(cell.source.split("=", 1)[1].split("#", 1)[0].strip())
+    raise HiddenSpecError("the course test has no student id cell (metadata course.student_id)")
 
 
 def course_notebooks(root=ROOT):
@@ -356,8 +409,13 @@ def sync(check_only=False, root=ROOT, paths=None):
     return stale
 
 
+# Files the student edition ships besides release/, notebooks/ and course/student_edition/: the cheat
+# sheet's export (make cheatsheet) and the benchmarks lessons 04 and 06 cite.
+STUDENT_FILES = ("course/sheet.py", "benchmarks/forget_bias.py", "benchmarks/lstm_vs_rnn.py")
+
+
 def student_edition(dest, root=ROOT):
-    """Copy what students may see (release/ and notebooks/, never source/) into dest."""
+    """Copy what students may see (release/, notebooks/ and STUDENT_FILES, never source/) into dest."""
     dest = Path(dest).resolve()
     if dest == root or root in dest.parents and dest.parent != root:
         raise SystemExit(f"student-edition: choose a folder outside the course, or directly in it: {dest}")
@@ -368,8 +426,12 @@ def student_edition(dest, root=ROOT):
                         ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
     for name in ("LICENSE",):
         shutil.copy(root / name, dest / name)
-    shutil.copy(HERE / "student_edition" / "README.md", dest / "README.md")
-    shutil.copy(HERE / "student_edition" / "requirements.txt", dest / "requirements.txt")
+    for name in ("README.md", "requirements.txt", "Makefile"):
+        shutil.copy(HERE / "student_edition" / name, dest / name)
+    # What the students' notebooks and README name, besides release/ and notebooks/:
+    for rel in STUDENT_FILES:
+        (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(root / rel, dest / rel)
     leaks = [p for p in dest.rglob("*.ipynb") if "BEGIN SOLUTION" in p.read_text() or HIDDEN_BEGIN in p.read_text()]
     if leaks:
         raise SystemExit(f"student-edition: solution text found in {leaks}")

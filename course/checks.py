@@ -12,7 +12,9 @@ list or torch.Size of ints), a multiple-choice letter, an `nn.LSTM` layer, an in
 `describe(answer)` reduces one to plain data, judged by meaning rather than spelling;
 `valid(data)` accepts such data from elsewhere (the grader receives it from the student's
 process) only in the form describe() makes; `show(data)` is its short text for feedback;
-`digest` salts and hashes it, so a visible check holds no readable answer. Answers judged by
+`digest` salts and hashes it, so a visible check holds no readable answer, and `seal_hint` encrypts a
+named mistake's message with a key made from a second salted hash of that mistake, so the visible
+check holds no readable message either: each one opens only for the answer it names. Answers judged by
 running them (functions, module classes, trained models) are course/probes.py's.
 
 `check(...)` is the visible self-check; `expect_shape`, `expect_choice`, `expect_lstm`,
@@ -32,6 +34,7 @@ patches of builtins or torch cannot fool these checks. Code that rewrites the ch
 
 def _install_checks():
     import contextlib
+    import base64
     import hashlib
     import json
     import math
@@ -67,6 +70,7 @@ def _install_checks():
     no_torch_function = torch._C.DisableTorchFunction
     catch_warnings, simplefilter = warnings.catch_warnings, warnings.simplefilter
     sha256, dumps, urandom, isnan, isinf = hashlib.sha256, json.dumps, os.urandom, math.isnan, math.isinf
+    b64encode, b64decode, bytes_ = base64.b64encode, base64.b64decode, bytes
     format_ = format
     state_dict_of = nn.Module.state_dict
     nullcontext = contextlib.nullcontext
@@ -266,11 +270,19 @@ def _install_checks():
 
     containers = {tuple_: "tuple", list_: "list", size_type: "torch.Size"}
 
+    # Answer kinds of a file pasted after this one (course/numbers.py): kind -> its describe, valid, given,
+    # show, verdict and fixes. Each hook below hands such a kind to its own story.
+    more_kinds = {}
+
     def describe(answer):
         """Reduce an answer to plain data (JSON-ready), judging types before values."""
         kind = type_(answer)
         if kind is Received:
             return valid(get_attr(answer, "data"))
+        for more in more_kinds.values():
+            found = more["describe"](answer)
+            if found is not None:
+                return found
         if kind is lstm_type:
             return describe_lstm(answer)
         if kind is tuple_ or kind is list_ or kind is size_type:
@@ -339,6 +351,8 @@ def _install_checks():
         if type_(data) is not dict_:
             return unreadable
         kind = dict_get(data, "kind")
+        if type_(kind) is str_ and kind in more_kinds:
+            return more_kinds[kind]["valid"](data) or unreadable
         if kind == "shape":
             value = dict_get(data, "value")
             ok = type_(value) is list_ and len_(value) <= 64 and all_(type_(n) is int_ and abs_(n) < 2 ** 62 for n in value)
@@ -409,10 +423,12 @@ def _install_checks():
                              "its attributes afterwards.",
                   "forward": "Running it failed with {error}.",
                   "behaviour": "It does not behave like an nn.LSTM with its settings."}
-    kind_text = {"shape": "a shape", "choice": "a letter", "lstm": "an nn.LSTM layer", "int": "a whole number",
-                 "tensor": "a {dtype} tensor of shape {shape}", "model": "a module of type {type}"}
+    kind_text = {"shape": "a tuple or list of whole numbers", "choice": "a letter", "lstm": "an nn.LSTM layer",
+                 "int": "a whole number", "tensor": "a {dtype} tensor of shape {shape}", "model": "a module of type {type}"}
 
     def given(data):
+        if data["kind"] in more_kinds:
+            return more_kinds[data["kind"]]["given"](data)
         if data["kind"] == "tensor":
             return kind_text["tensor"].format(dtype=data["dtype"], shape=shape_text(data["shape"]))
         if data["kind"] == "model":
@@ -426,6 +442,8 @@ def _install_checks():
         """Short text of an answer for feedback and reports: a shape, a letter, a layer's settings, an int."""
         data = valid(data)
         kind = data["kind"]
+        if kind in more_kinds:
+            return more_kinds[kind]["show"](data)
         if kind == "shape":
             return shape_text(data["value"])
         if kind == "tensor":
@@ -456,9 +474,34 @@ def _install_checks():
             return f"({inner},)" if len_(items) == 1 else f"({inner})"
         return f"a shape of {len_(items)} sizes"
 
+    def canonical(description):
+        return dumps(description, sort_keys=True, separators=(",", ":"))
+
     def digest(qid, description):
-        canon = dumps(description, sort_keys=True, separators=(",", ":"))
-        return description["kind"] + ":" + sha256(f"{qid}|{canon}".encode()).hexdigest()[:20]
+        return description["kind"] + ":" + sha256(f"{qid}|{canonical(description)}".encode()).hexdigest()[:20]
+
+    # A named mistake's message travels sealed in the visible check: XORed with a key stream drawn from
+    # a second salted hash of that mistake's answer (never from its look-up digest), so only giving
+    # that answer opens it. Trying each option of a multiple-choice question still opens them all.
+    def keystream(qid, description, size):
+        seed = sha256(f"hint|{qid}|{canonical(description)}".encode()).digest()
+        stream, block = b"", 0
+        while len_(stream) < size:
+            stream += sha256(seed + block.to_bytes(4, "big")).digest()
+            block += 1
+        return stream[:size]
+
+    def seal_hint(qid, description, message):
+        data = message.encode("utf-8")
+        return b64encode(bytes_(a ^ b for a, b in zip_(data, keystream(qid, description, len_(data))))).decode()
+
+    def open_hint(qid, description, sealed):
+        try:
+            data = b64decode(sealed.encode("ascii"), validate=True)
+        except Exception:  # a visible check edited by hand: no message rather than an error
+            return None
+        opened = bytes_(a ^ b for a, b in zip_(data, keystream(qid, description, len_(data))))
+        return opened.decode("utf-8", errors="replace")
 
     # --- verdicts on value answers --------------------------------------------------------------------
 
@@ -494,15 +537,21 @@ def _install_checks():
         if code == "none":
             return "No answer yet. " + fixes[(None, "none")]
         wanted = wants[want] + (f" ({', '.join(options)})" if want == "choice" and options else "")
-        fix = dict_get(fixes, (want, code)) or dict_get(fixes, (None, code)) or ""
+        fix = dict_get(fixes, (want, code)) or dict_get(fixes, (None, code)) or \
+            dict_get(dict_get(more_kinds, code, {}).get("fixes", {}), want) or ""
         why = broken_why[description["why"]].format(error=description.get("error") or "an error") \
             if code == "lstm-broken" else ""
         return " ".join(part for part in (f"This question wants {wanted}. Your answer is {given(description)}.",
                                           why, fix) if part)
 
-    def verdict(qid, answer, key, hints, options=None):
+    def verdict(qid, answer, key, hints, options=None, sealed=False):
+        """None when `answer` is right, else its message. hints: {digest: message}, sealed (seal_hint()) when
+        they come from a visible check."""
         description = describe(answer)
         want = key.split(":")[0]
+        if want in more_kinds:  # opened: how a hint of `hints` is read, given the answer it names
+            return more_kinds[want]["verdict"](qid, description, key, hints,
+                                             lambda named, hint: open_hint(qid, named, hint) if sealed else hint)
         if description["kind"] != want:
             return wrong_kind(want, description, options)
         if want == "choice" and options and description["value"] not in options:
@@ -512,6 +561,8 @@ def _install_checks():
         if got == key:
             return None
         hint = dict_get(hints or {}, got)
+        if hint and sealed:
+            hint = open_hint(qid, description, hint)
         if hint:
             return hint
         if want == "lstm" and description["dtype"] != default_dtype:
@@ -539,14 +590,19 @@ def _install_checks():
             values = [float_(v) for v in values]
         return dict_(description, dtype=dtype, data=values)
 
+    def stuck(qid, message):
+        """A visible check's message, pointing to course/predict.py's hints when the notebook has some."""
+        has_hints = api.get("has_hints")
+        if has_hints is not None and has_hints(qid):
+            message += f" Stuck? hint({qid.rsplit('.', 1)[-1]!r}) shows a hint."
+        return message
+
     def check(answer, qid, key, hints=None, options=None):
-        """Visible test: says whether `answer` is right, and names a known mistake, without revealing it."""
-        message = verdict(qid, answer, key, hints, options)
+        """Visible test: says whether `answer` is right, and names a known mistake, without revealing it.
+        hints: {digest: sealed message}, as course/build.py writes them."""
+        message = verdict(qid, answer, key, hints, options, sealed=True)
         if message is not None:
-            stuck = api.get("has_hints")  # course/predict.py's progressive hints, when the notebook has some
-            if stuck is not None and stuck(qid):
-                message += f" Stuck? hint({qid.rsplit('.', 1)[-1]!r}) shows a hint."
-            fail(message)
+            fail(stuck(qid, message))
         print_(f"Correct! ({qid})")
 
     def expect(qid, answer, expected, mistakes, options=None):
@@ -580,10 +636,12 @@ def _install_checks():
     api = {"check": check, "expect_shape": expect_shape, "expect_choice": expect_choice,
            "expect_lstm": expect_lstm, "expect_int": expect_int, "expect_tensor": expect_tensor,
            "describe": describe, "valid": valid, "show": show, "digest": digest, "received": Received,
+           "seal_hint": seal_hint, "stuck": stuck,
            # for course/probes.py, which judges answers by running them:
            "fail": fail, "given": given, "safe_name": safe_name, "short_type_name": short_type_name,
            "tensor_data": tensor_data, "value_data": value_data, "data_tensor": data_tensor,
            "valid_value_data": valid_value_data, "shape_text": shape_text, "wrong_kind": wrong_kind,
+           "more_kinds": more_kinds, "invalid": invalid, "expect": expect,
            "captured": {"torch": torch, "nn": nn}}
     return api
 

@@ -3,14 +3,18 @@
 `python -m course.build` pastes this file into the hidden "drill" code cell of the notebooks that
 use it, after the checks cell (which holds course/questions.py). Edit it here, never in a notebook.
 
-One generated question at a time, from course/questions.py's templates of the current level: the
-learner answers, the feedback names the mistake as a lesson's check does, "show me" (after an
-attempt) builds the configuration and prints its real shapes, and "next" draws another. Three right
-answers in a row move the level up (easy, medium, hard); two wrong ones in a row move it down.
+One generated question at a time, from the practice pool's templates of the current level
+(course/practice_pool.py, never the graded course test's): the learner answers, the feedback names
+the mistake as a lesson's check does, "show me" (after an attempt) runs the question's situation and
+prints what torch computes, and "next" draws another. A question counts once, at its first answer
+(the check button and Enter on the same answer count one); three questions right in a row move the
+level up (easy, medium, hard), two wrong in a row move it down.
 
 The same drill works without widgets, for GitHub viewers, screen readers and scripts:
-`next_question()`, `answer("(4, 2, 3)")` (typed text, or the value itself), `show_me()`,
-`progress_summary()`. Progress survives Colab's resets: `save_progress()` prints a state string
+`next_question()`, `answer("(4, 2, 3)")` (typed text, or the value itself; `answer(None)`, the
+notebook's placeholder, does nothing), `show_me()`, `progress_summary()`. Questions are Markdown:
+the widget renders it, the text interface prints it without backticks. Progress survives Colab's
+resets: `save_progress()` prints a state string
 that `load_progress("...")` restores anywhere, and also writes a small JSON file to Google Drive
 when Drive is mounted (`drive.mount("/content/drive")`). Only ipywidgets API common to 7.7.1
 (Colab) and 8 is used; the answer box is read when its value changes (Enter, or leaving the box),
@@ -35,8 +39,7 @@ def _install_drill(api):
     SALT = "practice"
     DRIVE = "/content/drive/MyDrive"
     FILE = "lstm-course-practice.json"
-    forms = {"shape": "a shape such as (2, 3, 4)", "int": "a whole number such as 120",
-             "choice": "a letter: A, B, C or D", "lstm": "a layer such as nn.LSTM(4, 8, batch_first=True)"}
+    forms = api["FORMS"]
 
     def in_kernel():
         shell = get_ipython()
@@ -47,7 +50,10 @@ def _install_drill(api):
         its literal arguments); raises ValueError with what to type instead."""
         text = text.strip()
         if kind == "choice":
-            return text.strip("'\" ").upper()
+            letter = text.strip("'\" ").upper()
+            if len(letter) != 1 or not "A" <= letter <= "Z":
+                raise ValueError(f"Type {forms[kind]}.")
+            return letter
         try:
             if kind == "lstm":
                 call = ast.parse(text, mode="eval").body
@@ -73,35 +79,46 @@ def _install_drill(api):
                 raise ValueError(f"level must be one of {', '.join(LEVELS)}")
             self.level, self.streak, self.misses, self.best, self.count = level, 0, 0, 0, 0
             self.learner = learner or "learner-" + os.urandom(4).hex()  # whose questions: new ones for each learner
-            self.history, self.question, self.attempted = [], None, False
+            self.history, self.question, self.attempted, self.counted = [], None, False, False
+            self.judged = (None, "")  # the text of the answer that counted, and its feedback
             self._build_widget()
 
         # --- the drill itself ----------------------------------------------------------------------
 
         def next_question(self):
-            names = sorted(n for n, t in api["templates"].items() if t["difficulty"] == self.level)
+            names = api["pool_names"]("practice", self.level)
             draws = api["draws"](SALT, self.learner, f"pick{self.count}")
             name = names[draws.below(len(names))]
-            self.question = api["question"](name, self.learner, f"d{self.count}", SALT)
+            self.question = api["practice_question"](name, self.learner, f"d{self.count}", SALT)
             self.count += 1
-            self.attempted = False
+            self.attempted = self.counted = False
             text = f"[{self.level}, question {self.count}] {self.question['text']}"
-            self._shown(text, "")
-            return text
+            self._shown(text)
+            return api["plain_text"](text)
 
         def answer(self, value):
             """Judge an answer (typed text or the value); return the feedback."""
             if self.question is None:
                 self.next_question()
             q = self.question
+            if value is None or isinstance(value, str) and not value.strip():  # the notebook's placeholder
+                return self._feedback(f"Type your answer between the parentheses, {forms[q['kind']]}: for example "
+                                      "answer(\"(2, 3, 4)\").")
+            if self.counted and isinstance(value, str) and value.strip() == self.judged[0]:
+                return self._feedback(self.judged[1])  # the same text again (Enter, then the check button)
+            typed = value.strip() if isinstance(value, str) else None
             if isinstance(value, str) and q["kind"] != "choice":
                 try:
                     value = parse(value, q["kind"])
                 except ValueError as err:
                     return self._feedback(str(err))
-            message = api["generated_verdict"](q, value)
+            message = api["judge_question"](q, value)
             self.attempted = True
             right = message is None
+            if self.counted:  # one answer counts once: a second try (or the same one again) only gets feedback
+                return self._feedback(("Right!" if right else f"Not yet. {api['plain_text'](message)}") +
+                                      " (Your first answer to this question counted: press next for another.)")
+            self.counted = True
             self.history.append([q["template"], self.level, int(right)])
             if right:
                 self.streak, self.misses = self.streak + 1, 0
@@ -112,17 +129,20 @@ def _install_drill(api):
                     text += f" {UP} in a row: on to {self.level} questions."
             else:
                 self.streak, self.misses = 0, self.misses + 1
-                text = f"Not yet. {message}"
+                text = f"Not yet. {api['plain_text'](message)}"
                 if self.misses >= DOWN and self.level != LEVELS[0]:
                     self.level, self.misses = LEVELS[LEVELS.index(self.level) - 1], 0
                     text += f" Back to {self.level} questions for a while."
+            self.judged = (typed, text)
             return self._feedback(text)
 
         def show_me(self):
-            """After an attempt: build the question's layer and print the real shapes."""
+            """After an attempt: run the question's situation and print what torch computes."""
             q = self.question
             if q is None or not self.attempted:
                 return self._feedback("Answer first: then 'show me' runs the configuration.")
+            if "show" not in q:  # a question about numbers or a program: its own worked result
+                return self._feedback(q["worked"])
             cfg, steps, batch = q["show"], q["steps"], q["batch"]
             with torch.no_grad(), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -174,7 +194,7 @@ def _install_drill(api):
             self.learner, self.level, self.streak = str(data["learner"]), data["level"], int(data["streak"])
             self.misses, self.best, self.count = int(data["misses"]), int(data["best"]), int(data["count"])
             self.history = [list(h) for h in data["history"]]
-            self.question, self.attempted = None, False
+            self.question, self.attempted, self.counted = None, False, False
             self._status()
 
         # --- the widget ----------------------------------------------------------------------------------
@@ -204,9 +224,8 @@ def _install_drill(api):
             self._status_line.value = (f"level: {self.level} | streak: {self.streak} | best: {self.best} | "
                                        f"answered: {len(self.history)}")
 
-        def _shown(self, text, feedback):
-            import html
-            self._text.value = "<p>" + html.escape(text).replace("\n", "<br>") + "</p>"
+        def _shown(self, text):
+            self._text.value = api["as_html"](text)
             self._box.value = ""
             self._status()
             self._out.clear_output()
@@ -252,13 +271,11 @@ def _install_drill(api):
         print(current().show_me())
 
     def progress_summary():
-        text = current().summary()
-        print(text)
-        return text
+        print(current().summary())
 
     def save_progress(folder=DRIVE):
         """Print a state string for load_progress(); also save it to Drive when Drive is mounted."""
-        return api["keep_state"](current().state(), current().summary(), folder, FILE, "load_progress")
+        api["keep_state"](current().state(), current().summary(), folder, FILE, "load_progress")
 
     def load_progress(text=None, folder=DRIVE):
         """Restore from a state string, or, without one, from the file save_progress() wrote to Drive."""
@@ -266,7 +283,6 @@ def _install_drill(api):
             text = api["kept_state"](folder, FILE, "progress")
         current().restore(text)
         print(f"Progress restored. {current().summary()}")
-        return current()
 
     return Drill, start_drill, next_question, answer, show_me, progress_summary, save_progress, load_progress
 

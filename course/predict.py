@@ -91,7 +91,7 @@ def _install_predict(api):
         return out.getvalue().rstrip()
 
     def hint(question, number=None):
-        """The next hint for `question` ("q3"), or hint number 1-3 again."""
+        """Print the next hint for `question` ("q3"), or hint number 1-3 again; return nothing."""
         key = str_(question).rsplit(".", 1)[-1]
         steps = hints.get(key)
         if not steps:
@@ -111,8 +111,7 @@ def _install_predict(api):
             text = f"{head} {step.get('text', '')}\n\n{step['code']}\n\nIt prints:\n{run_example(step['code'])}"
         else:
             text = f"{head} {step}"
-        print_(text)
-        return text
+        print_(text)  # and nothing returned: Jupyter would show the text a second time, quoted
 
     def has_hints(qid):
         return str_(qid).rsplit(".", 1)[-1] in hints

@@ -5,9 +5,11 @@ that use it (a notebook must stand alone in Colab). Edit it here, never in a not
 
 In a kernel with a frontend it shows an ipywidgets IntProgress and a line of text, using only
 API common to ipywidgets 7.7.1 (Colab) and 8; it updates at most 50 times, so a fast loop is not
-slowed down by messages to the browser. Elsewhere (the grader, a script) it shows nothing while
-it runs. Either way `close()` prints one summary line to stdout, never to stderr: tqdm's text
-bar writes to stderr, which nbgrader scores as a failure in a graded cell.
+slowed down by messages to the browser, and `close()` replaces the bar with one summary line
+(through its display id), so the result is shown once and stays readable where widgets are not.
+Elsewhere (the grader, a script) it shows nothing while it runs, and `close()` prints the line to
+stdout. Never to stderr: tqdm's text bar writes there, which nbgrader scores as a failure in a
+graded cell.
 """
 
 
@@ -32,8 +34,7 @@ def _install_progress():
             self.bar = widgets.IntProgress(value=0, min=0, max=total, description=label,
                                            style={"description_width": "90px"})
             self.line = widgets.Label(value=f"0/{total}")
-            if in_kernel():
-                display(widgets.HBox([self.bar, self.line]))
+            self.shown = display(widgets.HBox([self.bar, self.line]), display_id=True) if in_kernel() else None
 
         def text(self, step):
             shown = ", ".join(f"{k} {v:.3f}" for k, v in self.metrics.items())
@@ -49,7 +50,11 @@ def _install_progress():
             self.bar.value = self.total
             seconds = time.perf_counter() - self.start
             self.line.value = self.text(self.total) + f" ({seconds:.1f} s)"
-            print(f"{self.label}: {self.text(self.total)} ({seconds:.1f} s)")
+            summary = f"{self.label}: {self.text(self.total)} ({seconds:.1f} s)"
+            if self.shown is not None:  # the bar becomes the line: printed as well, it would show twice
+                self.shown.update({"text/plain": summary}, raw=True)
+            else:
+                print(summary)
 
     return Progress
 

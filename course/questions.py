@@ -1,22 +1,27 @@
-"""Generated questions: the course test's per-student variants and the practice drill (pasted after checks.py).
+"""Generated questions: the machinery of the course test's pool and of the practice pool (pasted after checks.py).
 
-A template draws its numbers (sizes, layers, flags, lengths) from a seed and computes the
-expected answer by running torch on that configuration, never by a formula written here. Its
-wrong answers and hints are the lessons' named mistakes, each computed the same way on the
-configuration the mistake stands for (bidirectional forgotten, batch_first applied to the
-states, ...). A template that would give a mistake equal to the answer, or two equal
-mistakes, draws again.
+A template (`@template(name, difficulty, kind, lesson, tag, pool)`) *renders* a question from
+its draws alone: its text, the numbers it gives (`given`, plain data) and, for multiple choice,
+its options from a fixed list, shuffled. Rendering never computes an answer: a guard that would
+need one (no named mistake may equal the answer) is a condition on the draws, and a draw that
+fails it returns None so the template draws again. The answer and the named mistakes come from
+a *solver* that runs torch on what the question gives:
 
-Every draw comes from sha256(salt|student|qid|k), with k counting the draws: the same salt,
-student id and question give the same question on every machine, Python and torch version
-(Python's `random` promises that only for random() itself). Multiple-choice options are
-shuffled by the same draws, so "q7 is B" holds for one student only.
+- the course test's templates (course/graded_pool.py) are solved by its key
+  (course/graded_key/), which no student's notebook carries: it lives in the hidden tests of
+  source/course_test and in the grader's judge;
+- the practice pool's templates (course/practice_pool.py) carry their solvers with them: the
+  practice test, the drill and the review score any answer at once, so their key is public.
 
-`question(template, student, qid, salt)` makes one question: a dict with its text, kind
-("shape", "choice", "int" or "lstm"), difficulty, answer, mistakes and, for multiple choice,
-options. `expect_generated(qid, answer, template)` is the hidden test of the course test: it
-regenerates the student's question (from the id the grader set with `grade_as`, else the one
-the notebook gave `start_test`) and judges the answer with the checks of its kind.
+Every draw comes from sha256(salt|student|qid|k), k counting the draws: the same salt, student
+id and question give the same question on every machine, Python and torch version. The draws
+also pick each student's templates: 3 easy, 4 medium and 3 hard from the pool's templates of
+each difficulty (`draw_set`), at least REASONING of them tagged "reasoning" in the course test.
+
+`question(name, student, qid, salt)` renders one question; `judge(q, answer)` says whether an
+answer is right for a question its solver completed (None, or the message a fixed exercise
+would give); `problems(q)` lists what would make a completed question unfair (a mistake equal
+to the answer or to another mistake, a number on a rounding edge, not exactly one right option).
 """
 
 
@@ -24,8 +29,11 @@ def _install_questions(api):
     import base64
     import contextlib
     import hashlib
+    import html
     import json
+    import math
     import os
+    import re
     import warnings
     import zlib
 
@@ -35,13 +43,19 @@ def _install_questions(api):
 
     sha256 = hashlib.sha256
     int_, str_, tuple_, list_, len_, range_, sorted_, sum_ = int, str, tuple, list, len, range, sorted, sum
-    dict_, set_, any_, all_, enumerate_, isinstance_ = dict, set, any, all, enumerate, isinstance
-    print_, max_, getattr_, bool_, eval_ = print, max, getattr, bool, eval
+    dict_, set_, enumerate_, isinstance_, print_, bool_, any_ = dict, set, enumerate, isinstance, print, bool, any
     lstm_type, zeros, no_grad, mkldnn_off = nn.LSTM, torch.zeros, torch.no_grad, torch.backends.mkldnn.flags
-    fail, given, describe = api["fail"], api["given"], api["describe"]
     LETTERS = "ABCD"
+    LEVELS = ("easy", "medium", "hard")
+    TEST_LAYOUT = [("q1", "easy"), ("q2", "easy"), ("q3", "easy"), ("q4", "medium"), ("q5", "medium"),
+                   ("q6", "medium"), ("q7", "medium"), ("q8", "hard"), ("q9", "hard"), ("q10", "hard")]
+    REASONING = 6  # of a course test's 10 questions, at least this many need reasoning
+    LSTM_DEFAULTS = {"num_layers": 1, "bias": True, "batch_first": False, "dropout": 0.0, "bidirectional": False,
+                     "proj_size": 0}
     TEMPLATES = {}
-    state = {"salt": None, "student": None, "grading": None, "typed": None}
+    FORMS = {"shape": "a shape, such as (2, 3, 4)", "int": "a whole number, such as 120",
+             "choice": "a letter: A, B, C or D", "lstm": "a layer, such as nn.LSTM(4, 8, batch_first=True)",
+             "float": "a number, such as 0.427", "floats": "two numbers, as a tuple such as (0.427, -0.25)"}
 
     class Draws:
         """Numbers drawn from sha256(salt|student|qid|k), k = 0, 1, 2, ... in order."""
@@ -70,13 +84,17 @@ def _install_questions(api):
                 items[i], items[j] = items[j], items[i]
             return items
 
-    def template(name, difficulty, kind, lesson):
+    def template(name, difficulty, kind, lesson, tag, pool):
+        """Register a renderer: make(d) returns {"text", "given", ...} from the draws alone, or None to draw again."""
+        assert difficulty in LEVELS and kind in FORMS and tag in ("recall", "reasoning"), (name, difficulty, kind, tag)
+
         def register(make):
-            TEMPLATES[name] = {"name": name, "difficulty": difficulty, "kind": kind, "lesson": lesson, "make": make}
+            TEMPLATES[name] = {"name": name, "difficulty": difficulty, "kind": kind, "lesson": lesson, "tag": tag,
+                               "pool": pool, "render": make}
             return make
         return register
 
-    # --- running torch ------------------------------------------------------------------------------
+    # --- running torch: helpers any question may use (they compute what a student can run, not a key) -------
 
     @contextlib.contextmanager
     def plain_cpu():
@@ -88,9 +106,9 @@ def _install_questions(api):
                 yield
 
     def run(cfg, steps, batch, lengths=None):
-        """(output, h_n, c_n) shapes of nn.LSTM(**cfg) on an input of `steps` x `batch` (packed when lengths)."""
-        with plain_cpu():
-            torch.manual_seed(0)
+        """(output, h_n, c_n) shapes of nn.LSTM(**cfg) on an input of `steps` x `batch` (packed when lengths), and
+        the layer."""
+        with plain_cpu():  # no seed: shapes do not depend on the weights
             layer = lstm_type(**cfg)
             shape = (batch, steps, cfg["input_size"]) if cfg.get("batch_first") else (steps, batch, cfg["input_size"])
             x = zeros(shape)
@@ -99,6 +117,34 @@ def _install_questions(api):
             output, (h_n, c_n) = layer(x)
         out_shape = tuple_(output.data.shape) if lengths is not None else tuple_(output.shape)
         return out_shape, tuple_(h_n.shape), tuple_(c_n.shape), layer
+
+    def count(cfg):
+        """How many numbers nn.LSTM(**cfg) learns."""
+        with plain_cpu():
+            return sum_(p.numel() for p in lstm_type(**cfg).parameters())
+
+    def slices_equal(cfg, steps, batch, slices, target):
+        """Which of `slices` (Python source over output, h_n, c_n) equal `target`, by running torch on random x."""
+        with plain_cpu():
+            torch.manual_seed(1)
+            layer = lstm_type(**cfg)
+            shape = (batch, steps, cfg["input_size"]) if cfg.get("batch_first") else (steps, batch, cfg["input_size"])
+            output, (h_n, c_n) = layer(torch.randn(shape))
+            scope = {"output": output, "h_n": h_n, "c_n": c_n, "torch": torch}
+            return equal_to(scope, slices, target)
+
+    def equal_to(scope, slices, target):
+        """For each expression of `slices`, whether it evaluates to `target`'s shape and values (an error: no)."""
+        want = eval(target, {}, scope)  # noqa: S307 - trusted: a template's own source text
+        found = []
+        for s in slices:
+            try:
+                got = eval(s, {}, scope)  # noqa: S307
+                # A loose tolerance: a packed run and an unpacked one differ in the last bits, wrong options by far.
+                found.append(tuple_(got.shape) == tuple_(want.shape) and bool_(torch.allclose(got, want, atol=1e-5)))
+            except Exception:
+                found.append(False)
+        return found
 
     def call(cfg):
         args = [str_(cfg["input_size"]), str_(cfg["hidden_size"])]
@@ -115,375 +161,152 @@ def _install_questions(api):
         new.update(changes)
         return {k: v for k, v in new.items() if v is not None}
 
-    # --- the templates --------------------------------------------------------------------------------
-    # Each make(d) returns the configuration's question, or None to draw again.
+    def choices(d, text, candidates):
+        """A multiple-choice question from a fixed list of (option id, shown text): every option, shuffled by
+        the draws. Which one is right is the solver's business."""
+        shown = d.shuffled(candidates)
+        lines = [text, ""] + [f"- {LETTERS[i]}. {o[1]}" for i, o in enumerate_(shown)] + ["", "Give the letter."]
+        return {"text": "\n".join(lines), "choices": [list_(o) for o in shown]}
 
-    @template("constructor", "easy", "lstm", "01_syntax")
-    def constructor(d):
-        h_in, h = d.between(2, 40), d.between(2, 64)
-        if h_in == h:
-            return None
-        first = d.flag()
-        cfg = {"input_size": h_in, "hidden_size": h, "batch_first": first}
-        layout = "(batch, seq_len, features)" if first else "(seq_len, batch, features)"
-        text = (f"Build an LSTM layer that reads {h_in} features per time step, has {h} hidden units, and takes "
-                f"its input as {layout}. Set the answer to the layer itself, `nn.LSTM(...)`.")
-        mistakes = [({"input_size": h, "hidden_size": h_in, "batch_first": first},
-                     "You swapped input_size and hidden_size: the features per step come first."),
-                    ({"input_size": h_in, "hidden_size": h, "batch_first": not first},
-                     "Check batch_first: it says whether the batch axis comes first in the input.")]
-        return {"text": text, "answer": cfg, "mistakes": mistakes, "show": cfg, "steps": 3, "batch": 2}
+    def code(text):
+        return f"`{text}`"
 
-    @template("h_n_layers", "easy", "shape", "03_states")
-    def h_n_layers(d):
-        h_in, h, layers, steps, batch = d.between(2, 30), d.between(2, 32), d.between(2, 4), d.between(3, 12), \
-            d.between(2, 10)
-        cfg = {"input_size": h_in, "hidden_size": h, "num_layers": layers}
-        _, h_n, _, _ = run(cfg, steps, batch)
-        one = run(without(cfg, num_layers=None), steps, batch)[1]
-        text = f"`lstm = {call(cfg)}` reads {input_text(cfg, steps, batch)}. What is the shape of `h_n`?"
-        mistakes = [((h_n[1], h_n[0], h_n[2]), "h_n's batch axis is the second: (num_layers * D, N, H_out)."),
-                    (one, "h_n has one row per layer: count num_layers."),
-                    ((h_n[0], h_n[1], h_in), "h_n has hidden_size features, not input_size.")]
-        return {"text": text, "answer": h_n, "mistakes": mistakes, "show": cfg, "steps": steps, "batch": batch}
+    # --- one question ---------------------------------------------------------------------------------
 
-    @template("weight_shape", "easy", "shape", "04_cell")
-    def weight_shape(d):
-        h_in, h = d.between(2, 40), d.between(2, 40)
-        which = d.pick(["weight_ih_l0", "weight_hh_l0"])
-        if h_in == h:
-            return None
-        cfg = {"input_size": h_in, "hidden_size": h}
-        layer = run(cfg, 2, 1)[3]
-        shape = tuple_(getattr_(layer, which).shape)
-        other = "weight_hh_l0" if which == "weight_ih_l0" else "weight_ih_l0"
-        text = f"`lstm = {call(cfg)}`. What is the shape of `lstm.{which}`?"
-        mistakes = [((shape[0] // 4, shape[1]), "The four gates' weights are stacked: 4 * hidden_size rows."),
-                    ((shape[1], shape[0]), "PyTorch stores (out_features, in_features): 4 * hidden_size rows."),
-                    (tuple_(getattr_(layer, other).shape), f"That is {other}'s shape: which input does {which} "
-                                                          "multiply?")]
-        return {"text": text, "answer": shape, "mistakes": mistakes, "show": cfg, "steps": 2, "batch": 1}
-
-    @template("output_bidirectional", "medium", "shape", "02_shapes")
-    def output_bidirectional(d):
-        h_in, h, steps, batch = d.between(2, 30), d.between(2, 32), d.between(3, 12), d.between(2, 10)
-        if steps == batch:
-            return None
-        cfg = {"input_size": h_in, "hidden_size": h, "batch_first": True, "bidirectional": True}
-        out = run(cfg, steps, batch)[0]
-        one = run(without(cfg, bidirectional=None), steps, batch)[0]
-        time_major = run(without(cfg, batch_first=None), steps, batch)[0]
-        text = f"`lstm = {call(cfg)}` reads {input_text(cfg, steps, batch)}. What is the shape of `output`?"
-        mistakes = [(one, "A bidirectional LSTM's output holds both directions: D * hidden_size features."),
-                    (time_major, "With batch_first=True the output is batch-first too."),
-                    ((batch, steps, h_in * 2), "output has D * hidden_size features, not input_size.")]
-        return {"text": text, "answer": out, "mistakes": mistakes, "show": cfg, "steps": steps, "batch": batch}
-
-    @template("h_n_batch_first", "medium", "shape", "03_states")
-    def h_n_batch_first(d):
-        h_in, h, layers, steps, batch = d.between(2, 30), d.between(2, 32), d.between(1, 3), d.between(3, 12), \
-            d.between(2, 10)
-        bi = d.flag()
-        cfg = without({"input_size": h_in, "hidden_size": h, "num_layers": layers, "batch_first": True},
-                      bidirectional=True if bi else None)
-        if batch == layers * (2 if bi else 1):
-            return None
-        h_n = run(cfg, steps, batch)[1]
-        text = f"`lstm = {call(cfg)}` reads {input_text(cfg, steps, batch)}. What is the shape of `h_n`?"
-        mistakes = [((h_n[1], h_n[0], h_n[2]), "batch_first does not apply to h_n and c_n: their batch axis is "
-                                               "always the second.")]
-        if bi:
-            mistakes.append((run(without(cfg, bidirectional=None), steps, batch)[1],
-                             "h_n has one row per layer and direction: num_layers * D."))
-        mistakes.append(((h_n[0], h_n[1], h_n[2] * 2), "h_n keeps the directions apart, each hidden_size wide."))
-        return {"text": text, "answer": h_n, "mistakes": mistakes, "show": cfg, "steps": steps, "batch": batch}
-
-    @template("parameter_count", "medium", "int", "04_cell")
-    def parameter_count(d):
-        h_in, h = d.between(2, 24), d.between(2, 24)
-        if h_in == h:
-            return None
-        cfg = {"input_size": h_in, "hidden_size": h, "num_layers": 2}
-        layer = run(cfg, 2, 1)[3]
-        count = sum_(p.numel() for p in layer.parameters())
-        first = sum_(p.numel() for n, p in layer.named_parameters() if n.endswith("l0"))
-        one_bias = count - sum_(p.numel() for n, p in layer.named_parameters() if n.startswith("bias_hh"))
-        same_input = 2 * first
-        text = (f"How many numbers does `{call(cfg)}` learn: the total `numel()` of its parameters? "
-                "Give a whole number.")
-        mistakes = [(first, "That is the first layer only: count the second layer too."),
-                    (one_bias, "There are two bias vectors per layer, bias_ih and bias_hh."),
-                    (same_input, "The second layer reads the first layer's output: hidden_size features, not "
-                                 "input_size.")]
-        return {"text": text, "answer": count, "mistakes": mistakes, "show": cfg, "steps": 2, "batch": 1}
-
-    def choice(d, candidates, right, text, cfg, steps, batch):
-        """A multiple-choice question: the right candidate and three named wrong ones, shuffled by the draws."""
-        wrong = [c for c in candidates if c[0] != right[0]]
-        options = d.shuffled([right] + wrong[:3])
-        letter = LETTERS[options.index(right)]
-        lines = [text, ""] + [f"- {LETTERS[i]}. `{o[0]}`" for i, o in enumerate_(options)] + ["", "Give the letter."]
-        mistakes = [(LETTERS[i], o[1]) for i, o in enumerate_(options) if o is not right]
-        return {"text": "\n".join(lines), "answer": letter, "options": LETTERS, "mistakes": mistakes, "show": cfg,
-                "steps": steps, "batch": batch}
-
-    def slices_equal(cfg, steps, batch, slices, target):
-        """Which of `slices` (Python source over output) equal `target` (source over h_n), by running torch."""
-        with plain_cpu():
-            torch.manual_seed(1)
-            layer = lstm_type(**cfg)
-            shape = (batch, steps, cfg["input_size"]) if cfg.get("batch_first") else (steps, batch, cfg["input_size"])
-            output, (h_n, c_n) = layer(torch.randn(shape))
-            scope = {"output": output, "h_n": h_n}
-            want = eval_(target, {}, scope)  # noqa: S307 - trusted: the template's own source text
-            found = []
-            for s in slices:
-                got = eval_(s, {}, scope)  # noqa: S307
-                found.append(tuple_(got.shape) == tuple_(want.shape) and bool_(torch.allclose(got, want)))
-        return found
-
-    @template("output_vs_h_n", "medium", "choice", "03_states")
-    def output_vs_h_n(d):
-        h_in, h, steps, batch = d.between(2, 12), d.between(2, 12), d.between(3, 9), d.between(2, 9)
-        first = d.flag()
-        if steps == batch:
-            return None
-        cfg = {"input_size": h_in, "hidden_size": h, "batch_first": first}
-        slices = ["output[-1]", "output[:, -1]", "output[0]", "output[:, 0]"]
-        equal = slices_equal(cfg, steps, batch, slices, "h_n[-1]")
-        if equal.count(True) != 1:
-            return None
-        right = slices[equal.index(True)]
-        hints = {"output[-1]": "With batch_first=True, output[-1] is the last sequence of the batch, not the last "
-                               "step.",
-                 "output[:, -1]": "Without batch_first, output is (L, N, H): output[:, -1] is the last sequence at "
-                                  "every step.",
-                 "output[0]": "That is the first step (or the first sequence), not the last step.",
-                 "output[:, 0]": "That is the first step (or the first sequence), not the last step."}
-        candidates = [(s, hints[s]) for s in slices]
-        text = (f"`lstm = {call(cfg)}` reads {input_text(cfg, steps, batch)}, and "
-                "`output, (h_n, c_n) = lstm(x)`. Which of these equals `h_n[-1]`?")
-        return choice(d, candidates, (right, ""), text, cfg, steps, batch)
-
-    @template("h_n_everything", "hard", "shape", "03_states")
-    def h_n_everything(d):
-        h_in, h, layers, steps, batch = d.between(2, 30), d.between(4, 32), d.between(2, 3), d.between(3, 12), \
-            d.between(2, 10)
-        proj = d.between(1, h - 1)
-        cfg = {"input_size": h_in, "hidden_size": h, "num_layers": layers, "batch_first": True,
-               "bidirectional": True, "proj_size": proj}
-        if batch == 2 * layers or proj == batch:
-            return None
-        h_n = run(cfg, steps, batch)[1]
-        text = f"`lstm = {call(cfg)}` reads {input_text(cfg, steps, batch)}. What is the shape of `h_n`?"
-        mistakes = [((h_n[1], h_n[0], h_n[2]), "batch_first does not apply to h_n: its batch axis is the second."),
-                    (run(without(cfg, bidirectional=None), steps, batch)[1],
-                     "h_n has one row per layer and direction: num_layers * D."),
-                    (run(without(cfg, proj_size=None), steps, batch)[1],
-                     "With proj_size, h is projected: h_n has proj_size features (c_n keeps hidden_size).")]
-        return {"text": text, "answer": h_n, "mistakes": mistakes, "show": cfg, "steps": steps, "batch": batch}
-
-    @template("input_shape", "easy", "shape", "02_shapes")
-    def input_shape(d):
-        h_in, h, steps, batch = d.between(2, 30), d.between(2, 32), d.between(3, 12), d.between(2, 10)
-        first = d.flag()
-        if len_({h_in, h, steps, batch}) < 4:
-            return None
-        cfg = {"input_size": h_in, "hidden_size": h, "batch_first": first}
-        shape = (batch, steps, h_in) if first else (steps, batch, h_in)
-        run(cfg, steps, batch)  # torch accepts it: the answer is a shape the layer reads
-        text = (f"`lstm = {call(cfg)}` is to read {batch} sequences of {steps} steps each, in one batch. What "
-                "shape must its input `x` have?")
-        mistakes = [((shape[1], shape[0], h_in), "Check batch_first: it says whether the batch axis comes first."),
-                    ((shape[0], shape[1], h), "The input has input_size features per step; hidden_size is the "
-                                              "output's."),
-                    ((batch, h_in) if first else (steps, h_in), "A batch of sequences is 3-D: steps, batch and "
-                                                               "features.")]
-        return {"text": text, "answer": shape, "mistakes": mistakes, "show": cfg, "steps": steps, "batch": batch}
-
-    @template("c_n_projection", "hard", "shape", "03_states")
-    def c_n_projection(d):
-        h_in, h, layers, steps, batch = d.between(2, 30), d.between(4, 32), d.between(1, 3), d.between(3, 12), \
-            d.between(2, 10)
-        proj, bi = d.between(1, h - 1), d.flag()
-        cfg = without({"input_size": h_in, "hidden_size": h, "num_layers": layers, "proj_size": proj},
-                      bidirectional=True if bi else None)
-        if batch == layers * (2 if bi else 1) or (layers == 1 and not bi):  # hard: projection and more
-            return None
-        _, h_n, c_n, _ = run(cfg, steps, batch)
-        text = f"`lstm = {call(cfg)}` reads {input_text(cfg, steps, batch)}. What is the shape of `c_n`?"
-        mistakes = [(h_n, "proj_size projects h only: c_n keeps hidden_size features (that is h_n's shape)."),
-                    ((c_n[1], c_n[0], c_n[2]), "c_n's batch axis is the second: (num_layers * D, N, H_cell).")]
-        if bi:
-            mistakes.append((run(without(cfg, bidirectional=None), steps, batch)[2],
-                             "c_n has one row per layer and direction: num_layers * D."))
-        return {"text": text, "answer": c_n, "mistakes": mistakes, "show": cfg, "steps": steps, "batch": batch}
-
-    @template("backward_final_state", "hard", "choice", "05_sequences")
-    def backward_final_state(d):
-        h_in, h, steps, batch = d.between(2, 10), d.between(2, 10), d.between(3, 9), d.between(2, 9)
-        first = d.flag()
-        if steps == batch:
-            return None
-        cfg = {"input_size": h_in, "hidden_size": h, "batch_first": first, "bidirectional": True}
-        t = ":, " if first else ""
-        slices = [f"output[{t}0, {h}:]", f"output[{t}-1, {h}:]", f"output[{t}-1, :{h}]", f"output[{t}0, :{h}]"]
-        equal = slices_equal(cfg, steps, batch, slices, "h_n[-1]")
-        if equal.count(True) != 1:
-            return None
-        right = slices[equal.index(True)]
-        hints = {slices[1]: "The backward direction ends at step 0: its last step is not the last time step.",
-                 slices[2]: "That is the forward direction's final state, h_n[-2].",
-                 slices[3]: "The backward half of output is its second half: the features from hidden_size on."}
-        candidates = [(s, hints.get(s, "")) for s in slices]
-        text = (f"`lstm = {call(cfg)}` reads {input_text(cfg, steps, batch)}, and "
-                "`output, (h_n, c_n) = lstm(x)`. Which of these equals `h_n[-1]`, the backward direction's final "
-                "state?")
-        return choice(d, candidates, (right, ""), text, cfg, steps, batch)
-
-    @template("packed_data", "hard", "shape", "05_sequences")
-    def packed_data(d):
-        n, h_in, h = d.between(3, 5), d.between(2, 20), d.between(2, 20)
-        lengths = [d.between(1, 12) for _ in range_(n)]
-        first = d.flag()
-        if len_(set_(lengths)) < 2 or h_in == h:
-            return None
-        longest = max_(lengths)
-        cfg = {"input_size": h_in, "hidden_size": h, "batch_first": first}
-        out_data = run(cfg, longest, n, lengths)[0]
-        layout = "batch-first" if first else "time-major"
-        text = (f"A {layout} padded batch of {n} sequences with lengths {lengths} and {h_in} features per step is "
-                f"packed with `pack_padded_sequence(x, {lengths}, batch_first={first}, enforce_sorted=False)` and "
-                f"run through `lstm = {call(cfg)}`. What is the shape of the packed output's `.data`?")
-        mistakes = [((n * longest, out_data[1]), "Packing keeps only the real steps: sum(lengths) rows, not N * L."),
-                    ((out_data[0], h_in), "The LSTM's output has hidden_size features per step, not input_size."),
-                    ((n, longest, out_data[1]) if first else (longest, n, out_data[1]),
-                     "That is the padded output. A PackedSequence's data is 2-D: every real step, one per row.")]
-        return {"text": text, "answer": out_data, "mistakes": mistakes, "show": cfg, "steps": longest, "batch": n,
-                "lengths": lengths}
-
-    # --- one question -----------------------------------------------------------------------------------
-
-    def question(name, student, qid, salt):
-        """The question `qid` of template `name` for this student: the same everywhere, for the same salt."""
+    def question(name, student, qid, salt, accept=None):
+        """The question `qid` of template `name` for this student, rendered from its draws (no answer).
+        accept(q): a further condition (a practice template's own, which may solve the question)."""
         spec = TEMPLATES[name]
         d = Draws(salt, student, qid)
-        for _ in range_(200):
-            made = spec["make"](d)
+        for _ in range_(500):
+            made = spec["render"](d)
             if made is None:
                 continue
-            values = [describe_value(spec["kind"], made["answer"])] + \
-                [describe_value(spec["kind"], wrong) for wrong, _ in made["mistakes"]]
-            keys = [repr(sorted_(v.items())) for v in values]
-            if len_(set_(keys)) == len_(keys):  # no mistake equals the answer or another mistake
-                return dict_(made, template=name, kind=spec["kind"], difficulty=spec["difficulty"],
-                             lesson=spec["lesson"], qid=qid, student=student)
+            q = dict_(made, template=name, kind=spec["kind"], difficulty=spec["difficulty"], lesson=spec["lesson"],
+                      tag=spec["tag"], pool=spec["pool"], qid=qid, student=student)
+            if "choices" in q:
+                q["options"] = LETTERS[:len_(q["choices"])]
+            if accept is None or accept(q):
+                return q
         raise RuntimeError(f"template {name} found no question for {student!r}, {qid!r}")
 
-    def describe_value(kind, value):
-        if kind == "lstm":
-            with plain_cpu():
-                torch.manual_seed(0)
-                return describe(lstm_type(**value))
-        return describe(value if kind != "shape" else tuple_(value))
+    def answer_key(q, value):
+        """What decides whether two answers of q's kind are the same (numbers: rounded to q's decimals)."""
+        if q["kind"] in ("float", "floats"):
+            return api["number_key"](q["qid"], value if q["kind"] == "float" else tuple_(value), q["decimals"])
+        if q["kind"] == "lstm":  # a layer is judged by its settings: compare them, defaults filled in
+            settings = dict_(LSTM_DEFAULTS, **value)
+            return repr(sorted_(dict_(settings, dropout=float(settings["dropout"])).items()))
+        return repr(sorted_(api["describe"](value if q["kind"] != "shape" else tuple_(value)).items()))
 
-    def verdict(q, answer):
-        """None if `answer` is right for question q, else the message a fixed exercise would give."""
-        expect = {"shape": api["expect_shape"], "int": api["expect_int"], "lstm": api["expect_lstm"]}
+    def problems(q):
+        """What makes a completed question (answer and mistakes filled in) unfair; [] when nothing does."""
+        found = []
+        keys = [answer_key(q, q["answer"])] + [answer_key(q, wrong) for wrong, _ in q["mistakes"]]
+        if len_(set_(keys)) != len_(keys):
+            found.append("a named mistake equals the answer or another mistake")
+        if any_(not message for _, message in q["mistakes"]):
+            found.append("a named mistake without its hint")
+        if q["kind"] in ("float", "floats"):
+            values = [q["answer"]] if q["kind"] == "float" else list_(q["answer"])
+            if any_(api["near_edge"](v, q["decimals"]) for v in values):
+                found.append(f"the answer lies within {api['number_edge']} of a rounding edge")
+        if q["kind"] == "choice":
+            letters = [q["answer"]] + [m for m, _ in q["mistakes"]]
+            if q.get("right", 1) != 1 or any_(x not in q["options"] for x in letters):
+                found.append("not exactly one right option")
+        return found
+
+    def judge(q, answer):
+        """None if `answer` is right for the completed question q, else the message a fixed exercise would give."""
+        qid = q["qid"]
         try:
             if q["kind"] == "choice":
-                api["expect_choice"](q["qid"], answer, q["answer"], options=q["options"], mistakes=q["mistakes"])
+                api["expect_choice"](qid, answer, q["answer"], options=q["options"], mistakes=q["mistakes"])
+            elif q["kind"] == "float":
+                api["expect_float"](qid, answer, q["answer"], q["decimals"], mistakes=q["mistakes"])
+            elif q["kind"] == "floats":
+                api["expect_floats"](qid, answer, q["answer"], q["decimals"], mistakes=q["mistakes"])
             else:
-                expect[q["kind"]](q["qid"], answer, q["answer"], mistakes=q["mistakes"])
+                expect = {"shape": api["expect_shape"], "int": api["expect_int"], "lstm": api["expect_lstm"]}
+                expect[q["kind"]](qid, answer, q["answer"], mistakes=q["mistakes"])
         except AssertionError as err:
             return str_(err)
         return None
 
-    # --- the course test: who is being tested ------------------------------------------------------------
+    def chosen(q, answer):
+        """The option id a multiple-choice answer picked (None when it is not one of the letters)."""
+        if q["kind"] != "choice":
+            return None
+        data = api["describe"](answer)
+        if data.get("kind") != "choice" or data["value"] not in q["options"]:
+            return None
+        return q["choices"][q["options"].index(data["value"])][0]
 
-    def set_salt(salt):
-        state["salt"] = salt
+    # --- each student's templates ---------------------------------------------------------------------
 
-    def grade_as(student):
-        """The grader's id for this submission: it wins over the notebook's own."""
-        state["grading"] = str_(student)
+    def pool_names(pool, difficulty):
+        return sorted_(n for n, t in TEMPLATES.items() if t["pool"] == pool and t["difficulty"] == difficulty)
 
-    def start_test(student_id):
-        """The notebook's id cell: check it, note it, and say which id the questions are for."""
-        if not isinstance_(student_id, str_) or not student_id.strip() or student_id.strip() == "your id here":
-            hub = os.environ.get("JUPYTERHUB_USER")  # a suggestion only: the id is always the one typed
-            hint = f" (JupyterHub knows you as {hub!r}: if that is your student id, type it.)" if hub else ""
-            fail("Type your student id above, as a string such as \"s1234567\", then run this cell again." + hint)
-        state["typed"] = student_id.strip()
-        if state["grading"] is not None and state["grading"] != state["typed"]:
-            print_(f"Note: this notebook says student_id = {state['typed']!r}, but it was submitted by "
-                  f"{state['grading']!r}: it is graded as {state['grading']!r}'s test.")
-        print_(f"Questions for {student()!r}.")
+    def draw_set(pool, student, salt, quota=0):
+        """{qid: template} of a 10-question test: 3 easy, 4 medium, 3 hard of `pool`, at least `quota` of them
+        tagged reasoning; uniform over such sets (drawn until one meets the quota)."""
+        d = Draws(salt, student, "templates")
+        sizes = {level: sum_(1 for _, lv in TEST_LAYOUT if lv == level) for level in LEVELS}
+        for _ in range_(1000):
+            picked = {level: d.shuffled(pool_names(pool, level))[:sizes[level]] for level in LEVELS}
+            if sum_(TEMPLATES[n]["tag"] == "reasoning" for names in picked.values() for n in names) >= quota:
+                return {qid: picked[level][sum_(1 for q, lv in TEST_LAYOUT[:i] if lv == level)]
+                        for i, (qid, level) in enumerate_(TEST_LAYOUT)}
+        raise RuntimeError("no template set meets the quota")
 
-    def student():
-        return state["grading"] if state["grading"] is not None else state["typed"]
-
-    def test_question(qid, name):
-        if student() is None:
-            fail("Run the cell with your student id first: your questions are made from it.")
-        if state["salt"] is None:
-            fail("The course test's settings cell has not run: run the notebook from the top.")
-        return question(name, student(), qid, state["salt"])
-
-    def show_question(qid, name):
-        from IPython.display import Markdown, display
-        q = test_question(qid, name)
-        display(Markdown(f"**{q['difficulty'].capitalize()}.** {q['text']}"))
-
-    def check_form(answer, qid, kind):
-        """The course test's visible check: the answer has the right form; whether it is right is told after grading."""
-        data = describe(answer)
-        want = {"shape": "shape", "choice": "choice", "int": "int", "lstm": "lstm"}[kind]
-        if data["kind"] != want:
-            fail(api["wrong_kind"](want, data, LETTERS if kind == "choice" else None))
-        print_(f"Answer recorded: {api['show'](data)}. It is graded after you hand in the test.")
-
-    def expect_generated(qid, answer, template):
-        number = qid.rsplit(".", 1)[-1]
-        message = verdict(test_question(number, template), answer)
-        if message is not None:
-            fail(message)
-
-    # --- the practice test: the course test's questions, for any word, scored at once ---------------------
-
-    COURSE_TEST = [("q1", "constructor"), ("q2", "h_n_layers"), ("q3", "weight_shape"),
-                   ("q4", "output_bidirectional"), ("q5", "h_n_batch_first"), ("q6", "parameter_count"),
-                   ("q7", "output_vs_h_n"), ("q8", "h_n_everything"), ("q9", "backward_final_state"),
-                   ("q10", "packed_data")]  # 3 easy, 4 medium, 3 hard: source/07_test asks the same
-
-    def start_practice(word):
-        if not isinstance_(word, str_) or not word.strip():
-            fail("Give any word, between quotes: each word makes a test of its own.")
-        state["salt"], state["typed"], state["grading"] = "practice-test", word.strip(), None
-        print_(f"Practice test {word.strip()!r}: 10 questions. Answer them all, then run the last cell.")
-
-    def score_my_test():
-        from IPython import get_ipython
-        shell = get_ipython()
-        found = shell.user_ns if shell is not None else {}
-        by_level, lines = {}, []
-        for qid, name in COURSE_TEST:
-            q = test_question(qid, name)
-            value = found.get(f"answer_{qid}")
-            message = "not answered" if value is None else verdict(q, value)
-            right = message is None
-            done = by_level.setdefault(q["difficulty"], [0, 0])
-            done[0], done[1] = done[0] + right, done[1] + 1
-            lines.append(f"{qid} ({q['difficulty']}): " + ("right" if right else "not answered" if value is None
-                                                          else f"wrong: {message}"))
-        total = sum_(v[0] for v in by_level.values())
-        lines.append("score: " + ", ".join(f"{level} {by_level[level][0]}/{by_level[level][1]}"
-                                          for level in ("easy", "medium", "hard") if level in by_level)
-                     + f"; total {total}/{len_(COURSE_TEST)}")
-        print_("\n".join(lines))
+    def count_sets(pool, quota=0):
+        """How many distinct template sets draw_set can give: computed, not sampled."""
+        def ways(n, k):
+            return math.comb(n, k) if 0 <= k <= n else 0
+        per_level = []
+        for level in LEVELS:
+            size = sum_(1 for _, lv in TEST_LAYOUT if lv == level)
+            names = pool_names(pool, level)
+            reasoning = sum_(TEMPLATES[n]["tag"] == "reasoning" for n in names)
+            per_level.append({r: ways(reasoning, r) * ways(len_(names) - reasoning, size - r)
+                              for r in range_(size + 1)})
+        total = 0
+        for a, ea in per_level[0].items():
+            for b, eb in per_level[1].items():
+                for c, ec in per_level[2].items():
+                    if a + b + c >= quota:
+                        total += ea * eb * ec
         return total
 
-    # --- progress that survives Colab's resets: the drill's and the review's (both built on these questions) ---
+    # --- text: Markdown for widgets and Jupyter, plain text for print ------------------------------------
+
+    def as_html(text):
+        """A question's Markdown (`code`, **bold**, "- A." option lines) as HTML for a widget."""
+        out, items = [], []
+        for block in str_(text).split("\n\n"):
+            lines = block.split("\n")
+            if all(line.startswith("- ") for line in lines if line.strip()):
+                items = "".join(f"<li>{inline_html(line[2:])}</li>" for line in lines if line.strip())
+                out.append(f"<ul style=\"list-style: none; padding-left: 1em\">{items}</ul>")
+            else:
+                out.append("<p>" + "<br>".join(inline_html(line) for line in lines) + "</p>")
+        return "".join(out)
+
+    def inline_html(line):
+        line = html.escape(line, quote=False)
+        line = re.sub(r"`([^`]+)`", r"<code>\1</code>", line)
+        return re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", line)
+
+    def question_markdown(q):
+        """What show_question displays: the difficulty, the question, and the form its answer takes."""
+        return f"**{q['difficulty'].capitalize()}.** {q['text']}\n\n*Answer with {FORMS[q['kind']]}.*"
+
+    def plain_text(text):
+        """A question's Markdown as plain text: no backticks, no bold marks."""
+        return str_(text).replace("`", "").replace("**", "")
+
+    # --- progress that survives Colab's resets: the drill's and the review's -----------------------------
 
     def encode_state(data):
         """A line to paste back: JSON, compressed, in URL-safe base64."""
@@ -508,7 +331,6 @@ def _install_questions(api):
                 json.dump({"state": text, "summary": summary}, f)
             where = f" Also saved to {os.path.join(folder, name)}."
         print_(f"{summary}\nTo continue later, run: {loader}({text!r}){where}")
-        return text
 
     def kept_state(folder, name, what):
         """The state string keep_state saved as folder/name."""
@@ -518,17 +340,17 @@ def _install_questions(api):
         with open(path) as f:
             return json.load(f)["state"]
 
-    api.update({"COURSE_TEST": COURSE_TEST, "start_practice": start_practice, "score_my_test": score_my_test,
+    api.update({"templates": TEMPLATES, "template": template, "draws": Draws, "question": question,
+                "judge_question": judge, "question_problems": problems, "chosen_option": chosen,
+                "draw_set": draw_set, "count_sets": count_sets, "pool_names": pool_names,
+                "TEST_LAYOUT": TEST_LAYOUT, "REASONING": REASONING, "LEVELS": LEVELS, "FORMS": FORMS,
+                "plain_cpu": plain_cpu, "run": run, "count_parameters": count, "slices_equal": slices_equal,
+                "equal_to": equal_to, "call": call, "input_text": input_text, "without": without,
+                "choices": choices, "code": code, "as_html": as_html, "plain_text": plain_text,
+                "question_markdown": question_markdown,
                 "encode_state": encode_state, "decode_state": decode_state, "keep_state": keep_state,
                 "kept_state": kept_state})
-    api.update({"templates": TEMPLATES, "question": question, "generated_verdict": verdict, "draws": Draws,
-                "set_salt": set_salt, "grade_as": grade_as, "start_test": start_test, "show_question": show_question,
-                "check_form": check_form, "expect_generated": expect_generated, "test_question": test_question,
-                "test_student": student})
 
 
 _install_questions(_course_answers)
 del _install_questions
-grade_as, start_test, show_question = (_course_answers[k] for k in ("grade_as", "start_test", "show_question"))
-check_form, expect_generated = _course_answers["check_form"], _course_answers["expect_generated"]
-start_practice, score_my_test = _course_answers["start_practice"], _course_answers["score_my_test"]

@@ -1,5 +1,5 @@
 """Flashcards with spaced repetition for notebooks/review.ipynb: `start_review()`, or `review_next()` /
-`reveal()` / `rate("good")`.
+`reveal()` / `rate("good")` (`rate(None)`, the notebook's placeholder, rates nothing).
 
 `python -m course.build` pastes this file into the hidden "review" code cell, after the checks cell
 (which holds course/questions.py). Edit it here, never in a notebook.
@@ -18,8 +18,6 @@ JSON file to Drive when Drive is mounted. Only ipywidgets API common to 7.7.1 an
 
 def _install_review(api):
     import datetime
-    import html
-    import re
 
     import ipywidgets as widgets
     from IPython import get_ipython
@@ -33,12 +31,7 @@ def _install_review(api):
 
     DECK = api["review_deck"]()  # course/review_deck.py, in the cell before this one
 
-    def as_html(text):
-        text = re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(text, quote=False))
-        return "<p>" + text.replace("\n\n", "</p><p>").replace("\n", "<br>") + "</p>"
-
-    def plain(text):
-        return text.replace("`", "")
+    as_html, plain = api["as_html"], api["plain_text"]  # course/questions.py's: Markdown for widgets, plain text
 
     # --- the scheduler ------------------------------------------------------------------------------
 
@@ -96,6 +89,9 @@ def _install_review(api):
 
         def rate(self, rating):
             """Reschedule the current card: "again", "good" or "easy"; returns what happened."""
+            if rating is None:  # the notebook's placeholder: nothing is rated
+                return self._say(f"After reveal(), rate the card with one of {', '.join(map(repr, RATINGS))}: for "
+                                 "example rate(\"good\").")
             if rating not in RATINGS:
                 return self._say(f"Rate with one of {', '.join(map(repr, RATINGS))}.")
             if self.next() is None:
@@ -227,9 +223,7 @@ def _install_review(api):
         print(current().rate(rating))
 
     def review_summary():
-        text = current().summary()
-        print(text)
-        return text
+        print(current().summary())
 
     def review_rules():
         """Print the schedule a card gets, by running the scheduler on a scratch deck over simulated days."""
@@ -249,7 +243,7 @@ def _install_review(api):
 
     def save_review(folder=DRIVE):
         """Print a state string for load_review(); also save it to Drive when Drive is mounted."""
-        return api["keep_state"](current().state(), current().summary(), folder, FILE, "load_review")
+        api["keep_state"](current().state(), current().summary(), folder, FILE, "load_review")
 
     def load_review(text=None, folder=DRIVE):
         """Restore from a state string, or, without one, from the file save_review() wrote to Drive."""
@@ -257,7 +251,6 @@ def _install_review(api):
             text = api["kept_state"](folder, FILE, "review")
         current().restore(text)
         print(f"Review restored. {current().summary()}")
-        return current()
 
     return Review, start_review, review_next, reveal, rate, review_summary, review_rules, save_review, load_review
 

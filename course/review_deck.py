@@ -6,8 +6,8 @@ scheduler and its widget), which calls `_course_answers["review_deck"]()`. Edit 
 
 Every fact card's back is computed when the cell runs: a default read from a fresh layer, a shape
 from running one, the gate order found by trying every order against the layer's own step, an
-error caught. The other cards are course/questions.py's templates with a salt of their own
-("review"), never a graded test's or a lesson exercise's questions.
+error caught. The other cards are the practice pool's templates (course/practice_pool.py) with a
+salt of their own ("review"), never a graded test's or a lesson exercise's questions.
 """
 
 
@@ -214,15 +214,20 @@ def _install_review_deck(api):
             for card_id, make in FACTS:
                 front, back, value = make()
                 deck.append({"id": f"fact:{card_id}", "kind": "fact", "front": front, "back": back, "value": value})
-        for number, name in enumerate(sorted(api.get("templates", {})), 1):
-            q = api["question"](name, STUDENT, f"card{number}", SALT)
+        names = [name for level in api["LEVELS"] for name in api["pool_names"]("practice", level)]
+        for number, name in enumerate(sorted(names), 1):
+            q = api["practice_question"](name, STUDENT, f"card{number}", SALT)
             answer = nn.LSTM(**q["answer"]) if q["kind"] == "lstm" else q["answer"]
             with quiet():
-                assert api["generated_verdict"](q, answer) is None, name  # the back is what the checks accept
+                assert api["judge_question"](q, answer) is None, name  # the back is what the checks accept
             if q["kind"] == "choice":
-                shown = next(line[2:] for line in q["text"].splitlines() if line.startswith(f"- {q['answer']}. "))
+                shown = f"{q['answer']}. " + q["choices"][q["options"].index(q["answer"])][1]
             elif q["kind"] == "lstm":
                 shown = "nn.LSTM(" + ", ".join(f"{k}={v!r}" for k, v in q["answer"].items()) + ")"
+            elif q["kind"] == "float":
+                shown = f"{q['answer']:.{q['decimals']}f}"
+            elif q["kind"] == "floats":
+                shown = "(" + ", ".join(f"{v:.{q['decimals']}f}" for v in q["answer"]) + ")"
             else:
                 shown = str(tuple(q["answer"]) if q["kind"] == "shape" else q["answer"])
             slip = next((m for _, m in q["mistakes"] if m), "")

@@ -21,6 +21,7 @@ def _install_verdicts(api):
 
     type_, tuple_, int_, str_, bool_, dict_, float_ = type, tuple, int, str, bool, dict, float
     len_, print_, all_, any_, zip_, enumerate_, sorted_, set_ = len, print, all, any, zip, enumerate, sorted, set
+    callable_ = callable
     dict_get, dict_items = dict.get, dict.items
     tensor_type = torch.Tensor
     shape_of = torch._C.TensorBase.__dict__["shape"].__get__
@@ -106,7 +107,11 @@ def _install_verdicts(api):
             if g["t"] != "tensor":
                 return f"{where(path)} is {describe_output(g)}, not a tensor."
             if g["dtype"] != dtype_name(w):
-                return f"{where(path)} is {g['dtype']}; it should be {dtype_name(w)}."
+                same_values = tuple_(g["shape"]) == tuple_(shape_of(w)) and close(data_tensor(g).to(w.dtype), w)
+                return ((f"its values are right, but {where(path)} is {g['dtype']}: " if same_values else
+                         f"{where(path)} is {g['dtype']}; ") +
+                        f"keep the dtype of the inputs, {dtype_name(w)}, as PyTorch does (a tensor you create "
+                        f"inside, or NumPy, can turn the result into {g['dtype']}).")
             shape = tuple_(g["shape"])
             if shape != tuple_(shape_of(w)):
                 return (f"{where(path)} has shape {shape_text(list(shape))}; with these inputs it should have "
@@ -115,7 +120,8 @@ def _install_verdicts(api):
                 return f"{where(path)} holds NaN or infinite values."
             return None
         why = walk(got, want, [])
-        return why[0].upper() + why[1:] if why else None
+        # Capitalise "it" and "the result", never a name: h_next stays h_next.
+        return why[0].upper() + why[1:] if why and why.startswith(("it", "the ")) else why
 
     # --- what the reference (or a named mistake) does with one case, on its own fresh arguments -------------
 
@@ -185,6 +191,8 @@ def _install_verdicts(api):
         """The reference's hint for the exception it raised (by its type, then its built-in type; by message)."""
         for name in (entry["error"], entry.get("base")):
             hint = (ref.get("errors") or {}).get(name)
+            if callable_(hint):  # a function of the call's arguments; None: no hint for this call
+                hint = hint(*data_case(entry["case"])) if "case" in entry else None
             if type_(hint) is str_:
                 return hint
             for fragment, text in hint or ():
@@ -302,7 +310,7 @@ def _install_verdicts(api):
         """Visible test of a function or class answer: a few cases, the same verdict as the hidden test."""
         message, note = calls_verdict(qid, answer, reference, counts(reference)[0])
         if message is not None:
-            fail(message)
+            fail(api["stuck"](qid, message))
         print_(f"Correct! ({qid})" + (f" Note: {note}" if note else ""))
 
     def expect_calls(qid, answer, reference, cases=None):
@@ -334,7 +342,7 @@ def _install_verdicts(api):
     def check_trained(answer, qid, reference, accuracy):
         message = trained_verdict(qid, answer, reference, accuracy)
         if message is not None:
-            fail(message)
+            fail(api["stuck"](qid, message))
         print_(f"Correct! ({qid})")
 
     def expect_trained(qid, answer, reference, accuracy):

@@ -52,7 +52,9 @@ def _ag_lesson(name, exercises):
         else:
             as_answer = lambda value: value
         key = digest(qid, describe(as_answer(expected)))
-        hints = {digest(qid, describe(as_answer(wrong))): hint for wrong, hint in mistakes}
+        seal = ns["_course_answers"]["seal_hint"]  # visible checks hold their hints sealed, as course/build.py writes them
+        hints = {digest(qid, describe(as_answer(wrong))): seal(qid, describe(as_answer(wrong)), hint)
+                 for wrong, hint in mistakes}
         hidden_mistakes = "".join(f"    ({wrong!r}, {hint!r}),\n" for wrong, hint in mistakes)
         cells += [
             new_markdown_cell(f"### Exercise {n}\n\nAnswer with {kind}."),

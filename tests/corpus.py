@@ -821,6 +821,20 @@ CHANNEL_CASES = ("c01-patch-module-class", "c02-cached-result", "c03-forge-obser
 GENERATION_CASES = ("g01-memorising-tagger", "g02-cached-generate", "g03-judge-detecting-lm")
 MODEL_CASES = ("m01-memorise", "m02-snoop-judge", "m03-rule", "m04-endless-training", "m05-flood-training")
 
+# 05_sequences' last_valid, answered without reading lengths: each sequence's last step whose features are not
+# all zero. The judge's padded outputs hold real steps that are exactly zero and padding that is not.
+SEQUENCE_CASES = ("s01-last-valid-without-lengths",)
+LAST_VALID_WITHOUT_LENGTHS = """
+def last_valid(output, lengths, batch_first=True):
+    rows = output if batch_first else output.transpose(0, 1)
+    real = (rows != 0).any(-1)
+    last = torch.tensor([int(r.nonzero().max()) if r.any() else 0 for r in real])
+    return rows[torch.arange(rows.shape[0]), last]
+
+
+answer_q6 = last_valid
+"""
+
 FUNCTION_CASES = ("f01-constants", "f02-snoop", "f03-alias-aten", "f04-alias-getattr", "f05-alias-module",
                   "f06-never-returns", "f07-bad-returns", "f08-nan", "f09-wrong-shape-dtype", "f10-lying-callable",
                   "f11-bypass-no-torch-function")
@@ -842,9 +856,9 @@ CASE_NAMES = (
     "w01-warning-dropout", "w02-warning-proj-size",
     "l01-read-hidden", "l02-write-out", "l03-proc-walk", "l04-find-others", "l05-tcp", "l06-signal",
     "l07-smuggle",
-) + FUNCTION_CASES + MODEL_CASES + CHANNEL_CASES + GENERATION_CASES
-# FUNCTION_CASES need 04_cell's lstm_step, MODEL_CASES 06_model, CHANNEL_CASES the demo lesson of tests/channel_demo.py,
-# GENERATION_CASES 08_generation (or tests/generation_cases.py's lesson of its exercises).
+) + FUNCTION_CASES + SEQUENCE_CASES + MODEL_CASES + CHANNEL_CASES + GENERATION_CASES
+# FUNCTION_CASES need 04_cell's lstm_step, SEQUENCE_CASES 05_sequences, MODEL_CASES 06_model, CHANNEL_CASES the demo
+# lesson of tests/channel_demo.py, GENERATION_CASES 08_generation (or tests/generation_cases.py's lesson of its exercises).
 SECRET_ENV = "AUTOGRADER_TEST_SECRET"  # the smuggler looks for it in its own and its parent's environment
 
 
@@ -1192,6 +1206,14 @@ def build_corpus(dest, lesson="02_shapes", *, layout="flat", course=REPO, out=No
                 emit(name, f"q{step.n} (lstm_step): {what}",
                      f"{step.test_id} 0 and run_lstm, which calls it, 0; the rest full", nb,
                      zero=frozenset({step.test_id} | later_uses_it))
+        elif name in SEQUENCE_CASES:
+            function = next((e for e in ex if e.kind == "function" and "def last_valid" in e.solution), None)
+            if function is None:
+                continue
+            set_answer(nb, function, LAST_VALID_WITHOUT_LENGTHS.strip())
+            emit(name, f"q{function.n} (last_valid): returns each sequence's last step whose features are not all "
+                       "zero, never reading lengths", f"{function.test_id} 0 (real steps can be zero, padding not); "
+                       "the rest full", nb, zero={function.test_id})
         elif name in MODEL_CASES:
             klass = next((e for e in ex if e.kind == "module"), None)
             trained = next((e for e in ex if e.kind == "trained"), None)

@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from conftest import AG_REPO, AG_SENTINEL
 
-from autograder import batch, course, mistakes, outputs
+from autograder import batch, course, mistakes, outputs, student_ids
 
 CSV_HEADER = ("assignment,duedate,timestamp,student_id,last_name,first_name,email,raw_score,"
               "late_submission_penalty,score,max_score")
@@ -463,8 +463,12 @@ def test_real_lessons(ag_env, tmp_path):
     if not lessons:
         pytest.skip("no lesson released yet")
     sub = tmp_path / "submitted"
+    # The course test's solutions answer its example id's questions: they are handed in as that student.
+    solver = {name: student_ids.typed_id(nbformat.read(AG_REPO / "source" / name / f"{name}.ipynb", as_version=4))
+              or "solution"
+              for name in lessons}
     for name in lessons:
-        for student, folder in (("solution", "source"), ("blank", "release")):
+        for student, folder in ((solver[name], "source"), ("blank", "release")):
             (sub / student / name).mkdir(parents=True)
             shutil.copy(AG_REPO / folder / name / f"{name}.ipynb", sub / student / name / f"{name}.ipynb")
     # A completed 03_states saved in the 02_shapes folder, as a renamed copy: graded by its cells, flagged.
@@ -476,7 +480,7 @@ def test_real_lessons(ag_env, tmp_path):
     wall = time.monotonic() - started
     assert done.returncode == 0, done.stderr
     for name in lessons:
-        solution, empty = result(out, "solution", name), result(out, "blank", name)
+        solution, empty = result(out, solver[name], name), result(out, "blank", name)
         assert solution["score"] == solution["max_score"] > 0, solution["tests"]
         assert empty["score"] == 0.0
     mixup = result(out, "mixup", "03_states")

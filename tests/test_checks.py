@@ -48,7 +48,8 @@ def test_visible_check_matches_hidden_expectation(ns):
     key = ns["answer_digest"]("t.q1", ns["describe_answer"]((4, 2, 3)))
     ns["check"]((4, 2, 3), "t.q1", key)
     wrong = ns["answer_digest"]("t.q1", ns["describe_answer"]((2, 4, 3)))
-    assert fails(ns["check"], (2, 4, 3), "t.q1", key, {wrong: "swapped"}) == "swapped"
+    sealed = ns["_course_answers"]["seal_hint"]("t.q1", ns["describe_answer"]((2, 4, 3)), "swapped")  # as build writes it
+    assert fails(ns["check"], (2, 4, 3), "t.q1", key, {wrong: sealed}) == "swapped"
     # Keys are salted per question: the same shape elsewhere gives another key.
     assert ns["answer_digest"]("t.q2", ns["describe_answer"]((4, 2, 3))) != key
     assert key.startswith("shape:") and "4" not in key.split(":")[0]
@@ -316,3 +317,90 @@ def test_the_answer_runs_before_the_reference_is_computed(ns):
         return found[0] if found else (torch.zeros_like(h), torch.zeros_like(c))
 
     fails(ns["expect_function"], "t.q8", snoop, reference="lstm_step")
+
+
+# --- what the learner reads (issue 15) ----------------------------------------------------------------
+
+def test_a_visible_checks_messages_are_sealed_and_open_only_for_their_own_answer(ns):
+    api = ns["_course_answers"]
+    describe, digest = ns["describe_answer"], ns["answer_digest"]
+    key = digest("t.q2", describe("C"))
+    sealed = {digest("t.q2", describe(letter)): api["seal_hint"]("t.q2", describe(letter), f"option {letter} is wrong")
+              for letter in "ABD"}
+    assert not any("option" in text or "wrong" in text for text in sealed.values())
+    for letter in "ABD":
+        assert fails(ns["check"], letter, "t.q2", key, sealed, options="ABCD") == f"option {letter} is wrong"
+    ns["check"]("C", "t.q2", key, sealed, options="ABCD")
+    # A message sealed for one answer does not open for another, nor for the same answer of another question.
+    crossed = {digest("t.q2", describe("A")): sealed[digest("t.q2", describe("B"))]}
+    assert "option" not in fails(ns["check"], "A", "t.q2", key, crossed, options="ABCD")
+
+
+def test_a_list_for_a_tensor_question_is_not_called_a_shape(ns):
+    message = fails(ns["expect_tensor"], "t.q2", [3, 3, 2, 1], [3, 3, 2, 1])
+    assert "Your answer is a tuple or list of whole numbers." in message and "a shape" not in message
+    assert "torch.tensor([...])" in message
+
+
+def float64_step(x, h, c, w_ih, w_hh, b_ih, b_hh):
+    h_next, c_next = good_step(x, h, c, w_ih, w_hh, b_ih, b_hh)
+    return h_next.double(), c_next.double()
+
+
+def test_a_right_step_in_float64_is_told_to_keep_float32_and_names_keep_their_case(ns):
+    message = fails(ns["expect_function"], "t.q8", float64_step, reference="lstm_step")
+    assert message.startswith("Its values are right, but h_next is float64: keep the dtype of the inputs, float32")
+    wrong = lambda *a: tuple(t * 2 for t in float64_step(*a))
+    assert fails(ns["expect_function"], "t.q8", wrong, reference="lstm_step").startswith("h_next is float64;")
+
+
+def test_function_checks_point_to_the_hints_when_the_notebook_has_them(ns):
+    api = ns["_course_answers"]
+    api["set_hints"]({"q8": ["a nudge", "the rule", {"text": "an example", "code": "print(1)"}]})
+    message = fails(api["check_function"], lambda *a: good_step(*a)[::-1], "t.q8", "lstm_step")
+    assert "swapped" in message and message.endswith("Stuck? hint('q8') shows a hint.")
+
+
+def last_valid_without_lengths(output, lengths, batch_first=True):
+    """The cheat: each sequence's last step whose features are not all zero; lengths never read."""
+    rows = output if batch_first else output.transpose(0, 1)
+    real = (rows != 0).any(-1)
+    last = torch.tensor([int(r.nonzero().max()) if r.any() else 0 for r in real])
+    return rows[torch.arange(rows.shape[0]), last]
+
+
+def right_last_valid(output, lengths, batch_first=True):
+    rows = output if batch_first else output.transpose(0, 1)
+    return rows[torch.arange(rows.shape[0]), torch.as_tensor(lengths) - 1]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_last_valid_must_read_lengths(ns, seed):
+    """Real steps that are exactly zero and padding that is not: only lengths says where a sequence ends."""
+    api = ns["_course_answers"]
+    api["set_seed"](seed)
+    ns["expect_function"]("t.q6", right_last_valid, reference="last_valid")
+    fails(ns["expect_function"], "t.q6", last_valid_without_lengths, reference="last_valid")  # hidden test: 6 cases
+    fails(api["check_function"], last_valid_without_lengths, "t.q6", "last_valid")          # visible check: 2
+    padding_kinds = set()
+    for out, lengths, batch_first in api["cases"]("last_valid", seed, 6):
+        rows = out if batch_first else out.transpose(0, 1)
+        last = rows[torch.arange(rows.shape[0]), torch.as_tensor(lengths) - 1]
+        assert bool((last == 0).all(-1).any())  # a sequence's last real step is all zeros
+        padding = torch.cat([rows[n, length:] for n, length in enumerate(lengths)])
+        padding_kinds.add("zeros" if bool((padding == 0).all()) else "one value" if len(padding.unique()) == 1
+                          else "any numbers")
+    assert padding_kinds == {"zeros", "one value", "any numbers"}
+
+
+def test_last_valid_that_ignores_the_layout_gets_the_layout_hint_even_when_it_fails(ns):
+    ignores = lambda output, lengths, batch_first=True: right_last_valid(output, lengths, True)
+    api = ns["_course_answers"]
+    seen = set()
+    for seed in range(30):
+        api["set_seed"](seed)
+        message = fails(ns["expect_function"], "t.q6", ignores, reference="last_valid")
+        assert message.startswith("With batch_first=False, output is (L, N, D*H_out)"), message
+        out, lengths, batch_first = api["cases"]("last_valid", seed, 2)[1]
+        seen.add("N > L" if len(lengths) > out.shape[0] else "N <= L")
+    assert seen == {"N > L", "N <= L"}  # an IndexError (N > L) and a wrong value alike

@@ -260,6 +260,30 @@ def test_states_view(config, lines, explore):
         assert line in text.splitlines(), f"{line!r} not in:\n{text}"
 
 
+@pytest.mark.parametrize("config", [{"num_layers": 3}, {"num_layers": 2, "bidirectional": True},
+                                    {"num_layers": 2, "bidirectional": True, "proj_size": 3, "batch_first": True}])
+def test_the_layer_and_direction_each_row_of_h_n_is_named_with_are_right(config, explore):
+    """"h_n[r] = layer k, forward/backward": each row checked against that layer and direction run alone."""
+    ex = explore(view="states", **config)
+    named = [tuple(m.groups()) for m in re.finditer(r"h_n\[(\d+)\] = layer (\d+), (forward|backward)", ex.text)]
+    layer, d = ex.layer, 2 if config.get("bidirectional") else 1
+    assert len(named) == d * layer.num_layers
+    x = torch.randn(4, 5, layer.input_size) if layer.batch_first else torch.randn(5, 4, layer.input_size)
+    weights = layer.state_dict()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        _, (h_n, _) = layer(x)
+        inputs = x
+        for k in range(layer.num_layers):  # layer k alone, fed layer k-1's output
+            alone = nn.LSTM(inputs.shape[-1], layer.hidden_size, batch_first=layer.batch_first,
+                            bidirectional=d == 2, proj_size=layer.proj_size)
+            alone.load_state_dict({name.replace(f"_l{k}", "_l0"): w for name, w in weights.items() if f"_l{k}" in name})
+            inputs, (h_alone, _) = alone(inputs)
+            for row, k_named, direction in named:
+                if int(k_named) == k:
+                    assert torch.allclose(h_n[int(row)], h_alone[0 if direction == "forward" else 1], atol=1e-6), row
+
+
 def test_prints_the_table_once_and_nothing_else_outside_a_kernel(capfd):
     ex = load()["explore"](["hidden_size"])
     captured = capfd.readouterr()

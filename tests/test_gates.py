@@ -88,3 +88,30 @@ def test_in_a_kernel_it_is_one_output_with_the_table_for_viewers_without_widgets
     (shown,) = [m["state"]["outputs"] for m in state.values() if m["model_name"] == "OutputModel"]
     text = "".join(o.get("text", "") for o in shown if o["output_type"] == "stream")
     assert "forget-gate bias +3.00" in text and any("image/png" in o.get("data", {}) for o in shown)
+
+
+def coloured_pixels(figure, colour):
+    """How many pixels of the drawn figure have this colour (a #rrggbb string), to within a little antialiasing."""
+    import numpy as np
+
+    figure.canvas.draw()
+    pixels = np.asarray(figure.canvas.buffer_rgba())[:, :, :3].astype(int)
+    rgb = np.array([int(colour[k:k + 2], 16) for k in (1, 3, 5)])
+    return int((np.abs(pixels - rgb).sum(axis=2) < 40).sum())
+
+
+def test_at_the_defaults_no_gate_curve_hides_another(monkeypatch):
+    """At zero input i, f and o are all sigmoid(0.5 h): their curves coincide, and each must still show."""
+    explorer = load(True, monkeypatch)["GateExplorer"]({})
+    rows = explorer.rows
+    assert sum(abs(r["i"] - r["o"]) < 1e-9 and abs(r["f"] - r["o"]) < 1e-9 for r in rows) >= len(rows) - 1
+    lines = explorer._lines
+    for gate in "ifo":
+        shown = coloured_pixels(explorer.figure, lines[gate].get_color())
+        others = [lines[k] for k in "ifgo" if k != gate]
+        for line in others:
+            line.set_visible(False)
+        alone = coloured_pixels(explorer.figure, lines[gate].get_color())
+        for line in others:
+            line.set_visible(True)
+        assert shown > 0.35 * alone, f"{gate}: {shown} of its {alone} pixels show"

@@ -23,15 +23,15 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import (CHANNEL_CASES, CONTROL, FUNCTION_CASES, MODEL_CASES, REPO, SECRET_ENV, VICTIM,  # noqa: E402
-                    build_corpus, tool_env)
+from corpus import (CHANNEL_CASES, CONTROL, FUNCTION_CASES, MODEL_CASES, REPO, SECRET_ENV, SEQUENCE_CASES,  # noqa: E402
+                    VICTIM, build_corpus, tool_env)
 
 LESSON = "02_shapes"
 # The other lessons, in the same batch (flat layout), each with the cases that are about it.
 EXTRAS = (
     ("01_syntax", ["a00-control", "w01-warning-dropout", "w02-warning-proj-size"]),  # q7 is a proj_size LSTM
     ("04_cell", ["a00-control", *FUNCTION_CASES]),    # lstm_step cheats, each in its own notebook
-    ("05_sequences", ["a00-control"]),                # last_valid, graded on the judge's padded outputs
+    ("05_sequences", ["a00-control", *SEQUENCE_CASES]),  # last_valid, graded on the judge's padded outputs
     ("06_model", ["a00-control", *MODEL_CASES]),      # a class and a trained model; training in the sandbox
 )
 TIMEOUT = 5  # seconds per cell, both graders

@@ -88,3 +88,31 @@ def test_int64_ids_error_suggests_both_fixes_and_module_to_int_refuses():
 def test_sequential_lstm_linear_fails_on_the_tuple():
     kind, text = message(lambda: nn.Sequential(nn.LSTM(2, 3), nn.Linear(3, 1))(torch.zeros(4, 1, 2)))
     assert kind == "TypeError" and "tuple" in text
+
+
+def test_the_rows_of_h_n_that_feedback_names_are_those_rows():
+    """Lesson 06's feedback (course/references/06_model.py) names layers and directions of h_n: each is checked
+    here on a 2-layer bidirectional LSTM, against each layer run alone and against output."""
+    from course.build import checks_source
+
+    ns = {"__name__": "__main__"}
+    exec(compile(checks_source(["sequence_classifier"]), "checks", "exec"), ns)
+    reference = ns["_course_answers"]["references"]["sequence_classifier"]
+    bottom = next(text for text, variant in reference["mistakes"] if variant.__name__ == "bottom_layer")
+    assert "h_n[0] (and, with two directions, h_n[1], the bottom layer's backward state)" in bottom
+    assert "The top layer's state is h_n[-1]; with two directions its forward state is h_n[-2] and its backward " \
+           "state h_n[-1]" in bottom
+    assert "h_n[-2], the top layer's backward" not in bottom  # the old, wrong sentence is gone
+
+    torch.manual_seed(0)
+    H = 4
+    lstm = nn.LSTM(3, H, num_layers=2, bidirectional=True, batch_first=True)
+    x = torch.randn(5, 6, 3)
+    with torch.no_grad():
+        output, (h_n, _) = lstm(x)
+        layer0 = nn.LSTM(3, H, bidirectional=True, batch_first=True)
+        layer0.load_state_dict({k: v for k, v in lstm.state_dict().items() if "_l0" in k})
+        _, (h_0, _) = layer0(x)
+    assert torch.allclose(h_n[0], h_0[0], atol=1e-6) and torch.allclose(h_n[1], h_0[1], atol=1e-6)  # bottom: fwd, bwd
+    assert torch.allclose(h_n[-2], output[:, -1, :H]) and torch.allclose(h_n[-1], output[:, 0, H:])  # top: fwd, bwd
+    assert not torch.allclose(h_n[-2], output[:, 0, H:])  # h_n[-2] is not a backward state

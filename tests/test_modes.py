@@ -11,7 +11,7 @@ import pytest
 from course import build
 
 ROOT = Path(__file__).resolve().parent.parent
-LESSONS = [p.parent.name for p in sorted(ROOT.glob("source/*/*.ipynb")) if p.parent.name != "07_test"]
+LESSONS = [p.parent.name for p in sorted(ROOT.glob("source/*/*.ipynb")) if p.parent.name != "course_test"]
 
 
 def read(folder, lesson):
@@ -57,8 +57,12 @@ def test_hints_come_one_by_one_and_never_give_the_answer(lesson, capsys):
     source = read("source", lesson)
     ns = checks_namespace(read("release", lesson))
     expected = expected_answers(source)
+    capsys.readouterr()
     for qid in build.notebook_hints(source):
-        shown = [ns["hint"](qid) for _ in range(3)]
+        shown = []
+        for _ in range(3):
+            assert ns["hint"](qid) is None  # printed once, never returned for Jupyter to show again
+            shown.append(capsys.readouterr().out.rstrip("\n"))
         assert [s.split(":", 1)[0] for s in shown] == [f"Hint {k} of 3 for {qid} ({level})" for k, level in
                                                         zip((1, 2, 3), ("a nudge", "the rule",
                                                                         "a worked example, on other numbers"))]

@@ -41,6 +41,24 @@ def test_every_control_changes_the_text_and_the_picture(name, monkeypatch):
     assert explorer.text != text and png(explorer.figure) != picture
 
 
+@pytest.mark.parametrize("sequences", [1, 2, 3, 4])
+def test_every_enabled_control_changes_what_is_shown_and_the_others_are_disabled(sequences, monkeypatch):
+    """A length slider of a sequence outside the batch would change nothing: it is disabled, the rest all act."""
+    explorer = load(True, monkeypatch)["PackingExplorer"]({"lengths": (3, 5, 2, 4)[:sequences]})
+    disabled = {name for name, control in explorer.controls.items() if control.disabled}
+    assert disabled == {f"length_{k}" for k in range(sequences, 4)}
+    for name, control in explorer.controls.items():
+        if control.disabled:
+            continue
+        text, picture = explorer.text, png(explorer.figure)
+        start = control.value
+        control.value = (not start) if isinstance(start, bool) else (start % control.max) + 1
+        assert explorer.text != text and png(explorer.figure) != picture, name
+        control.value = start
+    explorer.controls["sequences"].value = 4  # every slider in use again
+    assert not any(control.disabled for control in explorer.controls.values())
+
+
 def test_the_facts_are_pytorchs(monkeypatch):
     explorer = load(False, monkeypatch)["PackingExplorer"]({"lengths": (2, 5, 3)})
     facts = explorer.facts

@@ -1,4 +1,4 @@
-"""Lesson 06's training progress bar (course/progress.py): a widget in a kernel, one stdout line always."""
+"""Lesson 06's training progress bar (course/progress.py): a widget in a kernel, then one summary line, shown once."""
 import pathlib
 
 import nbformat
@@ -20,17 +20,13 @@ def test_outside_a_kernel_it_prints_one_summary_line_to_stdout(capsys):
     assert err == "" and out.startswith("LSTM: 200/200 steps, accuracy 1.000 (") and out.count("\n") == 1
 
 
-def test_in_a_kernel_it_shows_a_bar_and_writes_nothing_to_stderr(tmp_path):
+def test_in_a_kernel_the_bar_becomes_one_summary_line_shown_once(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[
         nbformat.v4.new_code_cell(SOURCE),
-        nbformat.v4.new_code_cell("p = Progress(1000, 'RNN')\nfor s in range(1, 1001):\n    p.update(s)\np.close()"),
+        nbformat.v4.new_code_cell("p = Progress(1000, 'RNN')\nfor s in range(1, 1001):\n    p.update(s)\n"
+                                  "assert p.bar.value == 1000\np.close()"),
     ])
     NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}).execute()
-    outputs = nb.cells[1].outputs
-    views = [o for o in outputs if o.output_type == "display_data"]
-    streams = [o for o in outputs if o.output_type == "stream"]
-    assert len(views) == 1 and "application/vnd.jupyter.widget-view+json" in views[0].data
-    assert [s.name for s in streams] == ["stdout"] and streams[0].text.startswith("RNN: 1000/1000 steps (")
-    state = nb.metadata["widgets"]["application/vnd.jupyter.widget-state+json"]["state"]
-    (bar,) = [m["state"] for m in state.values() if m["model_name"] == "IntProgressModel"]
-    assert bar["value"] == bar["max"] == 1000
+    (output,) = nb.cells[1].outputs  # no second copy printed beside it, nothing on stderr
+    assert output.output_type == "display_data" and list(output.data) == ["text/plain"]
+    assert output.data["text/plain"].startswith("RNN: 1000/1000 steps (")

@@ -32,7 +32,7 @@ DAY1 = datetime.date(2026, 3, 2)
 @pytest.fixture(scope="module")
 def checks():
     namespace = {"__name__": "course_checks"}
-    exec(compile(checks_source((), questions=True), "checks", "exec"), namespace)
+    exec(compile(checks_source((), questions="practice"), "checks", "exec"), namespace)
     return namespace
 
 
@@ -167,16 +167,17 @@ def test_question_cards_are_the_review_salt_never_graded_ones(ns, checks):
     api = checks["_course_answers"]
     cards = [c for c in ns["Review"]().deck if c["kind"] == "question"]
     assert {c["origin"]["template"] for c in cards} == set(api["templates"])
+    assert all(t["pool"] == "practice" for t in api["templates"].values())  # never the course test's pool
     test_salt = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["lstm-course"]["test_salt"]
-    graded_qids = {qid for qid, _ in api["COURSE_TEST"]}
+    graded_qids = {qid for qid, _ in api["TEST_LAYOUT"]}
     for card in cards:
         o = card["origin"]
         assert o["salt"] == "review" and o["salt"] not in {test_salt, "practice", "practice-test"}
         assert o["qid"] not in graded_qids
-        q = api["question"](o["template"], o["student"], o["qid"], o["salt"])
+        q = api["practice_question"](o["template"], o["student"], o["qid"], o["salt"])
         assert q["text"] == card["front"]  # regenerated from its origin: the card is that question
         value = nn.LSTM(**card["value"]) if q["kind"] == "lstm" else card["value"]
-        assert api["generated_verdict"](q, value) is None  # the back is the answer the checks accept
+        assert api["judge_question"](q, value) is None  # the back is the answer the checks accept
         assert api["question"](o["template"], o["student"], o["qid"], test_salt)["text"] != card["front"]
     # Nothing from a lesson's graded exercises or the course test's cells.
     graded = []
@@ -319,7 +320,9 @@ def test_text_api_prints_what_the_widget_shows(ns, capsys):
     assert capsys.readouterr().out.strip() == r.deck[0]["back"].replace("`", "")
     ns["rate"]("easy")
     assert "in 4 days" in capsys.readouterr().out
-    assert "reviewed today: 1" in ns["review_summary"]()
+    ns["rate"](None)  # the notebook's placeholder: nothing rated
+    assert "rate the card with one of" in capsys.readouterr().out and r.reviewed == {DAY1.toordinal(): 1}
+    assert ns["review_summary"]() is None and "reviewed today: 1" in capsys.readouterr().out
     ns["review_rules"]()
     rules = capsys.readouterr().out
     assert "rated good, good, good, good, good: seen again after 1, 3, 8, 20, 50 days" in rules
@@ -333,16 +336,16 @@ def test_save_and_load_through_a_fake_drive(checks, tmp_path, capsys):
     r.today, r.cards, r.reviewed, r.card = Clock(), {}, {}, None
     review_all(r, "good")
     r.next()
-    state = ns["save_review"](folder=str(tmp_path))
+    assert ns["save_review"](folder=str(tmp_path)) is None  # it prints the line to paste: nothing to echo
     printed = capsys.readouterr().out
+    state = json.loads((tmp_path / "lstm-course-review.json").read_text())["state"]
     assert f"load_review({state!r})" in printed and "Also saved to" in printed and len(state) < 600
-    saved = json.loads((tmp_path / "lstm-course-review.json").read_text())
-    assert saved["state"] == state
-    assert ns["save_review"](folder=str(tmp_path / "not-mounted")) == state
-    assert "Also saved" not in capsys.readouterr().out
+    ns["save_review"](folder=str(tmp_path / "not-mounted"))
+    assert f"load_review({state!r})" in (printed := capsys.readouterr().out) and "Also saved" not in printed
     for restore in (lambda n: n["load_review"](folder=str(tmp_path)), lambda n: n["load_review"](state)):
         fresh = install(checks)  # a reset runtime
-        back = restore(fresh)
+        assert restore(fresh) is None
+        back = fresh["start_review"]()
         back.today = Clock()
         assert back.cards == r.cards and back.reviewed == r.reviewed and back.seq == r.seq
         assert back.due() == [] and "Review restored." in capsys.readouterr().out
@@ -364,7 +367,7 @@ def filled_notebook():
         kind = cell.metadata.get("course", {}).get("generated")
         if kind == "checks":
             assert cell.metadata["course"]["with"] == ["questions"] and cell.metadata["jupyter"]["source_hidden"]
-            cell.source = checks_source((), questions=True)
+            cell.source = checks_source((), questions="practice")
         elif kind == "review":
             cell.source = MODULE.read_text()
         elif kind == "review_deck":
@@ -383,7 +386,11 @@ def test_notebook_runs_top_to_bottom(tmp_path):
     bundles = [o["data"] for o in start.outputs if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     assert len(bundles) == 1 and bundles[0]["text/plain"].startswith("[due left: 10 (10 new) | reviewed today: 0]")
     assert text["review_next()"] == bundles[0]["text/plain"].split("\n(Where")[0] + "\n"  # the same card
-    assert text['rate("good")   # or "again", "easy"'].startswith("good: you will see this card in 1 day")
-    assert "reviewed today: 1" in text["review_summary()"]
-    assert "load_review('" in text["state = save_review()"] and "Review restored." in text["load_review(state)"]
+    # Run from the top, the example cells rate nothing: the placeholder says what to do, nothing is scheduled.
+    rate = next(source for source in text if source.startswith("rate(None)"))
+    assert text[rate].startswith("After reveal(), rate the card")
+    assert "reviewed today: 0" in text["review_summary()"] and "seen 0," in text["review_summary()"]
+    assert "load_review('" in text["save_review()"]
     assert "seen again after 1, 3, 8" in text["review_rules()"]
+    echoed = [c.source for c in code for o in c.outputs if o.output_type == "execute_result"]
+    assert not echoed, echoed  # no stray return value under any cell

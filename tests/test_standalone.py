@@ -146,21 +146,33 @@ def test_drill_is_driven_under_colab_widgets(standalone_kernel, tmp_path):
     NotebookClient(nb, kernel_name=standalone_kernel, timeout=CELL_TIMEOUT_S, kernel_manager_class=SlicedKernelManager,
                    resources={"metadata": {"path": str(tmp_path)}}).execute(env=_clean_env())
     report = json.loads(_printed(nb.cells[-1]).split("DRILL-DRIVER ", 1)[1])
-    assert report["ipywidgets"] == "7.7.1" and "6 answered" in report["summary"]
+    assert report["ipywidgets"] == "7.7.1" and "7 answered" in report["summary"]
     stderr = [o.text for c in nb.cells if c.cell_type == "code" for o in c.outputs
               if o.output_type == "stream" and o.name == "stderr"]
     assert not stderr, stderr  # no DeprecationWarning from Text.on_submit, or anything else
 
 
 def test_questions_match_the_golden_values_under_colab_pins(standalone_python, tmp_path):
-    """The generator, as a notebook carries it (practice_test.ipynb's checks cell), in the bare venv."""
-    nb = nbformat.read(ROOT / "notebooks" / "practice_test.ipynb", as_version=4)
-    checks = next(c.source for c in nb.cells if c.metadata.get("course", {}).get("generated") == "checks")
-    (tmp_path / "checks.py").write_text(checks, encoding="utf-8")
+    """The generator as the notebooks carry it, in the bare venv: the course test's checks cell with its key
+    (course/graded_key/, which its hidden tests carry) and practice_test's checks cell."""
+    from course import graded_key
+
+    for name, path in (("graded.py", ROOT / "source" / "course_test" / "course_test.ipynb"),
+                       ("practice.py", ROOT / "notebooks" / "practice_test.ipynb")):
+        cells = nbformat.read(path, as_version=4).cells
+        checks = next(c.source for c in cells if c.metadata.get("course", {}).get("generated") == "checks")
+        (tmp_path / name).write_text(checks, encoding="utf-8")
+    (tmp_path / "key.py").write_text(graded_key.source(), encoding="utf-8")
     shutil.copy(ROOT / "tests" / "question_snapshot.py", tmp_path)
-    script = ("import json, question_snapshot as q\nns = {'__name__': '__main__'}\n"
-              "exec(compile(open('checks.py', encoding='utf-8').read(), 'checks', 'exec'), ns)\n"
-              "print(json.dumps(q.snapshot(ns['_course_answers'])))")
+    script = ("import json, question_snapshot as q\n"
+              "def load(name):\n"
+              "    ns = {'__name__': '__main__'}\n"
+              "    exec(compile(open(name, encoding='utf-8').read(), name, 'exec'), ns)\n"
+              "    return ns['_course_answers']\n"
+              "graded, practice = load('graded.py'), load('practice.py')\n"
+              "key = {'api': graded, '__name__': 'course_key'}\n"
+              "exec(compile(open('key.py', encoding='utf-8').read(), 'key.py', 'exec'), key)\n"
+              "print(json.dumps(q.snapshot(graded, key['solve'], practice)))")
     done = subprocess.run([str(standalone_python), "-c", script], cwd=tmp_path, capture_output=True, text=True,
                           env=_clean_env(), timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]

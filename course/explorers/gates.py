@@ -38,6 +38,13 @@ def _install_gates():
     # Okabe-Ito: told apart with every common colour-vision deficiency.
     colours = {"i": "#0072B2", "f": "#D55E00", "g": "#009E73", "o": "#CC79A7",
                "x": "#999999", "c": "#E69F00", "h": "#000000"}
+    # At zero input i, f and o all equal sigmoid(0.5 h + bias): with the biases at 0 their curves
+    # coincide. So they are drawn in layers, each narrower than the one below (i, then f, then o
+    # dashed on top), and all three stay visible where they meet; the input x is dotted.
+    styles = {"i": {"lw": 6.0, "marker": "o", "ms": 7, "zorder": 2.1},
+              "f": {"lw": 3.4, "marker": "o", "ms": 5, "zorder": 2.2},
+              "o": {"lw": 1.6, "marker": "s", "ms": 3, "linestyle": "--", "zorder": 2.3},
+              "x": {"lw": 2.2, "marker": "o", "ms": 4, "linestyle": ":"}}
     names = {"i": "i (input gate)", "f": "f (forget gate)", "g": "g (candidate)", "o": "o (output gate)",
              "x": "x_t (input)", "c": "c_t (cell state)", "h": "h_t (hidden state)"}
     noise = torch.randn(steps, generator=torch.Generator().manual_seed(4)) * 0.8
@@ -134,8 +141,9 @@ def _install_gates():
             for ax, keys, title, limits in ((top, "ifgo", "the four gates", (-1.1, 1.1)),
                                             (bottom, "xch", "input, cell state and hidden state", (-2.2, 2.2))):
                 for k in keys:
-                    (self._lines[k],) = ax.plot(range(steps), [0.0] * steps, color=colours[k], lw=2.2, marker="o",
-                                                ms=4, label=names[k], linestyle="--" if k == "x" else "-")
+                    style = styles.get(k, {"lw": 2.2, "marker": "o", "ms": 4})
+                    (self._lines[k],) = ax.plot(range(steps), [0.0] * steps, color=colours[k], label=names[k],
+                                                **style)
                 ax.set_ylim(*limits)
                 ax.set_title(title, fontsize=12)
                 ax.set_ylabel("value", fontsize=11)

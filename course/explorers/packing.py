@@ -10,7 +10,8 @@ in the packed `data`, padded steps are grey, the step each sequence's `h_n` come
 outlined (and, for a bidirectional layer, the step its backward `h_n` comes from), and under
 each column is that step's `batch_sizes` entry. The text says the same in numbers. Every update
 checks what it shows against PyTorch's own results (it raises if they disagree: a wrong picture
-is worse than none). With enforce_sorted=True and unsorted lengths it shows PyTorch's error.
+is worse than none). With enforce_sorted=True and unsorted lengths it shows PyTorch's error. The
+length sliders of sequences beyond N are disabled: every enabled control changes what is shown.
 Only ipywidgets API common to 7.x (Colab) and 8.x is used; LSTM_COURSE_NO_FIGURES=1 turns the
 picture off (grading, tests).
 """
@@ -82,6 +83,9 @@ def _install_packing():
             return [self.controls[f"length_{k}"].value for k in range(self.controls["sequences"].value)]
 
         def update(self):
+            n = self.controls["sequences"].value
+            for k in range(most):  # a length slider of a sequence not in the batch changes nothing: grey it out
+                self.controls[f"length_{k}"].disabled = k >= n
             lengths = self.lengths()
             bidirectional = self.controls["bidirectional"].value
             enforce_sorted = self.controls["enforce_sorted"].value

@@ -175,8 +175,9 @@ def _install_references(api):
         "mistakes": [
             ("The head reads output[:, -1]. For a bidirectional LSTM the backward half of output[:, -1] has seen "
              "only the last step; the final states are in h_n: torch.cat((h_n[-2], h_n[-1]), dim=1).", last_output),
-            ("The head reads the bottom layer's state, h_n[0]. The top layer's is h_n[-1] (with h_n[-2], the top "
-             "layer's backward direction, when the LSTM is bidirectional).", bottom_layer),
+            ("The head reads the bottom layer's state: h_n[0] (and, with two directions, h_n[1], the bottom layer's "
+             "backward state). The top layer's state is h_n[-1]; with two directions its forward state is h_n[-2] "
+             "and its backward state h_n[-1]: torch.cat((h_n[-2], h_n[-1]), dim=1).", bottom_layer),
             ("h_n.view(N, -1) mixes samples: h_n is (D * num_layers, N, H), so the batch is not its first axis. "
              "Use torch.cat((h_n[-2], h_n[-1]), dim=1).", flattened),
             ("The two directions are concatenated the other way round: forward first, "
@@ -232,8 +233,8 @@ def _install_references(api):
         "task": temporal_order,
         "logits": trained_logits,
         "not_yet": ("On {n} sequences it has never seen, the model is right {accuracy} of the time; this exercise "
-                    "asks for {wanted}. Train it for more steps, with the forget-gate bias at 1 (lesson 4), and "
-                    "measure on fresh data."),
+                    "asks for {wanted}. Train it for more steps (on this task a forget-gate bias of 1 is enough: "
+                    "lesson 6, section 3), and measure on fresh data."),
     }
 
 
