@@ -363,7 +363,7 @@ def _install_references(api):
                    "per step (D = 2 when bidirectional)."),
         "signature": ("SequenceTagger(vocab_size, embedding_dim, hidden_size, num_tags, bidirectional=False, "
                       "pad_id=0), whose forward(ids, lengths) returns (N, L, num_tags) logits"),
-        "outputs": ("the logits",),
+        "outputs": ("the tagger's output",),
         "not_yet": ("Its logits at the real steps are not the head applied to the packed LSTM's output. Compare "
                     "forward with the skeleton's comments, on the example above."),
     }
@@ -452,7 +452,7 @@ def _install_references(api):
                                  "and one new token as a (1, 1) tensor.",
                    "ValueError": "The model returns (logits, state): unpack both, logits, state = model(ids, state)."},
         "signature": "generate(model, prefix_ids, steps) returning the prefix and `steps` greedy ids, one 1-D tensor",
-        "outputs": ("the ids",),
+        "outputs": ("the sequence of ids",),
         "not_yet": ("These are not the greedy ids: at each step take the argmax of the last step's logits, and feed "
                     "that id back with the state."),
     }
