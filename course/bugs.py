@@ -3,7 +3,7 @@
 `python -m course.build` pastes this file into the hidden "bugs" code cell of notebooks/bugs.ipynb,
 after the checks cell. Edit it here, never in the notebook.
 
-Eleven short programs, each with exactly one classic torch.nn.LSTM (or GRU) bug. Silent ones run and give a
+Twelve short programs, each with exactly one classic torch.nn.LSTM (or GRU) bug. Silent ones run and give a
 wrong number: `show_bug(k)` runs the program and prints the number next to the right one, computed
 another way. Loud ones raise: `show_bug(k)` prints the real error torch raised and the line it came
 from (which is not always the buggy line). The learner names the buggy line, then fixes it:
@@ -194,6 +194,24 @@ def _install_bugs():
                              f"all 1? {right}")
         return ok, lines
 
+    def probe_padded_loss(ns):
+        logits, tags, lengths, loss = need(ns, "logits", "tags", "lengths", "loss")
+        # The mean over the real steps, token by token: each sequence's own steps, whatever the padding holds.
+        real = int(lengths.sum())
+        with torch.no_grad():
+            want = sum(nn.functional.cross_entropy(logits[i, :n], tags[i, :n], reduction="sum")
+                       for i, n in enumerate(lengths.tolist())) / real
+        value = float(loss.detach()) if isinstance(loss, torch.Tensor) and loss.numel() == 1 else None
+        equal = value is not None and abs(value - float(want)) < 1e-5
+        lines = [f"loss = {value:.4f}" if value is not None else f"loss: {described(loss)}",
+                 f"the mean over the {real} real steps only (of {tags.numel()}): {float(want):.4f}; equal? {equal}"]
+        grad = getattr(logits, "grad", None)
+        if isinstance(grad, torch.Tensor):
+            padded = torch.arange(tags.shape[1])[None, :] >= lengths[:, None]
+            lines.append(f"the largest gradient at a padded step: {grad[padded].abs().max().item():.4f}")
+            equal = equal and bool((grad[padded] == 0).all())
+        return equal, lines
+
     # k: (title, program, probe, digest of the right line, {wrong line: its nudge}, the nudge for any
     # other wrong line). The right line is there only as its digest.
     BUGS = {
@@ -311,6 +329,17 @@ with torch.no_grad():                           # start out remembering: forget-
             {5: "Not line 5: rows H to 2H are the forget gate's, and bias_ih's are set to 1 there. In which layers?",
              6: "Not line 6: zeroing bias_hh's forget rows makes bias_ih's value the total. In which layers?"},
             "Which layers does the loop visit, and how many does the LSTM have?"),
+        12: ("a tagger's loss over padded sequences", """\
+lengths = torch.tensor([6, 2, 4])
+tags = nn.utils.rnn.pad_sequence([torch.randint(1, 4, (n,)) for n in lengths.tolist()],
+                                 batch_first=True)    # tags 1 to 3, padded with 0
+logits = torch.randn(3, 6, 4, requires_grad=True)     # a tagger's logits: (N, L, 4 tags)
+loss = nn.functional.cross_entropy(logits.reshape(-1, 4), tags.reshape(-1))  # the mean over the real steps
+loss.backward()
+""", probe_padded_loss, '614029533640dbf978d2161b',
+            {2: "Not line 2: padding the tags with 0 is what pad_sequence does. 0 is a tag the model can give, "
+                "though: which line decides whether the padded steps count?"},
+            "Which steps does the mean run over, and what is the tag of a padded step?"),
     }
     LOUD = {6, 7, 8, 9}
     progress = {k: {"named": False, "fixed": False} for k in BUGS}

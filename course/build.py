@@ -411,9 +411,9 @@ def sync(check_only=False, root=ROOT, paths=None):
 
 
 # Files the student edition ships besides release/, notebooks/ and course/student_edition/: the cheat
-# sheet's export (make cheatsheet) and the benchmarks lessons 04 and 06 cite.
+# sheet's export (make cheatsheet) and the benchmarks lessons 04, 06, 07 and 08 cite.
 STUDENT_FILES = ("course/sheet.py", "benchmarks/forget_bias.py", "benchmarks/lstm_vs_rnn.py",
-                 "benchmarks/gradients.py")
+                 "benchmarks/gradients.py", "benchmarks/generation.py")
 
 
 def student_edition(dest, root=ROOT):

@@ -302,6 +302,24 @@ def _install_graded_pool(api):
                         f"less than {share} of the gradient along c left? Give the smallest whole number of steps.",
                 "given": {"f": f, "share": share}}
 
+    @template("tagger_logits", "medium", "shape", "08_generation", "reasoning", POOL)
+    def tagger_logits(d):
+        n, longest, extra = d.between(2, 8), d.between(3, 12), d.between(1, 4)
+        e, h, tags, bi, total = d.between(2, 16), d.between(2, 16), d.between(2, 9), d.flag(), d.flag()
+        steps, width = longest + extra, h * (2 if bi else 1)
+        if tags == width or n in (longest, steps):
+            return None
+        bidirectional = ", bidirectional=True" if bi else ""
+        total_length = f", total_length={steps}" if total else ""
+        return {"text": f"A tagger reads a batch of token ids of shape `({n}, {steps})`: {n} sequences padded to "
+                        f"{steps} steps, the longest of them {longest} steps long. It embeds them into {e} features, "
+                        "packs them with `pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)`, "
+                        f"runs them through `nn.LSTM({e}, {h}, batch_first=True{bidirectional})`, unpacks the output "
+                        f"with `pad_packed_sequence(out, batch_first=True{total_length})`, and applies its head "
+                        f"`nn.Linear({width}, {tags})` to it. What is the shape of the logits?",
+                "given": {"batch": n, "steps": steps, "longest": longest, "embedding": e, "hidden": h, "tags": tags,
+                          "bidirectional": bi, "total_length": total}}
+
     # --- hard -------------------------------------------------------------------------------------------------
 
     @template("h_n_everything", "hard", "shape", "03_states", "recall", POOL)
@@ -449,6 +467,22 @@ def _install_graded_pool(api):
                         f"feature{'s' * (p > 1)} (`proj_size`). It keeps both bias vectors, as by default. How many "
                         "numbers does it learn (the total `numel()` of its parameters)?",
                 "given": {"features": h_in, "hidden": h, "layers": layers, "proj": p}}
+
+    GENERATION_LOOPS = {
+        "carried": ("runs the prompt once, `logits, state = model(prompt)`; then, at each of the {s} steps, it "
+                    "appends the argmax of the last logits and feeds only that id back with the state, "
+                    "`logits, state = model(next_id, state)`"),
+        "rerun": ("at each of the {s} steps runs the whole sequence so far from the start, "
+                  "`logits, _ = model(ids)`, and appends the argmax of the last step's logits to `ids`")}
+
+    @template("generation_cost", "hard", "int", "08_generation", "reasoning", POOL)
+    def generation_cost(d):
+        prompt, steps, loop = d.between(2, 9), d.between(3, 12), d.pick(sorted_(GENERATION_LOOPS))
+        return {"text": f"A language model built on one `nn.LSTM` writes {steps} new ids after a prompt of {prompt} "
+                        f"ids, greedily. The loop {GENERATION_LOOPS[loop].format(s=steps)}. Counting one for every "
+                        "time step the LSTM reads, over all of the model's calls together, how many steps does it "
+                        "read?",
+                "given": {"prompt": prompt, "steps": steps, "loop": loop}}
 
     @template("cell_recurrence", "hard", "float", "04_cell", "reasoning", POOL)
     def cell_recurrence(d):

@@ -122,7 +122,66 @@ def _install_practice_pool(api):
                                "and 1)."),
             (float_(z), "The pre-activation goes through its activation function first.")]}
 
+    @practice("loss_terms", "easy", "int", "08_generation", "reasoning")
+    def loss_terms(d):
+        n, classes = d.between(2, 5), d.between(2, 6)
+        lengths = [d.between(1, 9) for _ in range_(n)]
+        steps = max_(lengths) + d.between(0, 3)
+        if len_(set_(lengths)) < 2:
+            return None
+        return {"text": f"A tagger's batch holds {n} sequences of lengths {lengths}, padded to {steps} steps. Its tags "
+                        "at the padded steps are -100, and its loss is `nn.functional.cross_entropy(logits.reshape(-1, "
+                        f"{classes}), tags.reshape(-1))`. Over how many per-step losses does that mean average?",
+                "given": {"lengths": lengths, "steps": steps, "classes": classes}}
+
+    @solves("loss_terms")
+    def solve_loss_terms(q):
+        g = q["given"]
+        lengths, steps, classes = g["lengths"], g["steps"], g["classes"]
+        with plain_cpu():
+            torch.manual_seed(0)
+            logits = torch.randn(len_(lengths), steps, classes)
+            tags = torch.randint(0, classes, (len_(lengths), steps))
+            tags[torch.arange(steps)[None, :] >= torch.tensor(lengths)[:, None]] = -100
+            flat, wanted = logits.reshape(-1, classes), tags.reshape(-1)
+            total = nn.functional.cross_entropy(flat, wanted, reduction="sum")
+            terms = int_(round(float_(total / nn.functional.cross_entropy(flat, wanted))))
+        return {"answer": terms, "worked": f"the real steps: sum({lengths}) = {terms}", "mistakes": [
+            (len_(lengths) * steps, "Targets equal to ignore_index (-100 by default) add nothing: the padded steps "
+                                    "don't count."),
+            (len_(lengths), "The mean is over steps, one term per real token, not one per sequence."),
+            (max_(lengths), "Every sequence's real steps count, not only the longest's.")]}
+
     # --- medium -------------------------------------------------------------------------------------------
+
+    @practice("decoder_state", "medium", "shape", "08_generation", "reasoning")
+    def decoder_state(d):
+        h_in, h, layers, steps, batch = d.between(2, 16), d.between(2, 16), d.between(2, 3), d.between(3, 9), \
+            d.between(2, 8)
+        if batch in (layers, 2 * layers) or h_in == h:
+            return None
+        cfg = {"input_size": h_in, "hidden_size": h, "num_layers": layers, "batch_first": True, "bidirectional": True}
+        return {"text": f"An encoder `lstm = {call(cfg)}` reads {input_text(cfg, steps, batch)}. Its `h_n` starts a "
+                        f"decoder, a one-direction `nn.LSTM` with {layers} layers, each layer's two directions side by "
+                        "side. What shape must the decoder's `h_0` have?",
+                "given": {"cfg": cfg, "steps": steps, "batch": batch}}
+
+    @solves("decoder_state")
+    def solve_decoder_state(q):
+        g = q["given"]
+        cfg, steps, batch = g["cfg"], g["steps"], g["batch"]
+        layers, h = cfg["num_layers"], cfg["hidden_size"]
+        with plain_cpu():
+            _, (h_n, c_n) = nn.LSTM(**cfg)(torch.zeros(batch, steps, cfg["input_size"]))
+            h_0 = h_n.view(layers, 2, batch, h).permute(0, 2, 1, 3).reshape(layers, batch, 2 * h)
+            nn.LSTM(3, 2 * h, num_layers=layers)(torch.zeros(4, batch, 3), (h_0, h_0))  # the decoder takes it
+        shape = tuple_(h_0.shape)
+        return dict_(shapes_of(cfg, steps, batch), answer=shape, mistakes=[
+            (tuple_(h_n.shape), "That is h_n as the encoder returns it: the decoder has one direction, so each layer's "
+                                "two rows go side by side."),
+            ((layers, batch, h), "Each layer keeps both directions, side by side: 2 * hidden_size features."),
+            ((batch, layers, 2 * h), "batch_first does not apply to states: their batch axis is the second.")])
+
 
     @practice("weight_ih_upper", "medium", "shape", "04_cell", "recall")
     def weight_ih_upper(d):
