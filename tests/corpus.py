@@ -774,7 +774,7 @@ def generation_attack(name):
     answers from a table of the cases it could draw itself, a generate that returns its first result for
     every call, and a language model whose forward gives the rule's answer whenever a check calls it."""
     attacks = {
-        "t01-memorising-tagger": ("sequence_tagger", """
+        "n01-memorising-tagger": ("sequence_tagger", """
 class SequenceTagger(nn.Module):
     table = {}
 
@@ -805,7 +805,7 @@ def _memorise(seeds=50):  # every case the checks draw from these seeds, answere
 _memorise()
 answer_q4 = SequenceTagger
 """),
-        "t02-cached-generate": ("generate", """
+        "n02-cached-generate": ("generate", """
 _cache = []
 def generate(model, prefix_ids, steps):
     if _cache:
@@ -820,7 +820,7 @@ def generate(model, prefix_ids, steps):
     return _cache[0]
 answer_q5 = generate
 """),
-        "t03-judge-detecting-lm": ("anbn_lm", """
+        "n03-judge-detecting-lm": ("anbn_lm", """
 import inspect
 
 
@@ -846,7 +846,7 @@ answer_q8 = RuleLM(len(VOCAB), 4, 16)   # untrained
 
 CHANNEL_CASES = ("c01-patch-module-class", "c02-cached-result", "c03-forge-observer", "c04-patch-autograd")
 GRADIENT_CASES = ("g01-other-model", "g02-other-input")
-GENERATION_CASES = ("t01-memorising-tagger", "t02-cached-generate", "t03-judge-detecting-lm")
+GENERATION_CASES = ("n01-memorising-tagger", "n02-cached-generate", "n03-judge-detecting-lm")
 MODEL_CASES = ("m01-memorise", "m02-snoop-judge", "m03-rule", "m04-endless-training", "m05-flood-training")
 
 # 05_sequences' last_valid, answered without reading lengths: each sequence's last step whose features are not
@@ -1320,10 +1320,10 @@ def build_corpus(dest, lesson="02_shapes", *, layout="flat", course=REPO, out=No
             if target is None:
                 continue
             set_answer(nb, target, code)
-            what = {"t01-memorising-tagger": "a tagger whose forward answers from a table of every case the checks "
+            what = {"n01-memorising-tagger": "a tagger whose forward answers from a table of every case the checks "
                                              "draw from seeds 0-49 (each computed honestly), and zeros elsewhere",
-                    "t02-cached-generate": "returns the ids of its first call for every later one",
-                    "t03-judge-detecting-lm": "an untrained language model whose forward gives the rule's exact "
+                    "n02-cached-generate": "returns the ids of its first call for every later one",
+                    "n03-judge-detecting-lm": "an untrained language model whose forward gives the rule's exact "
                                               "answer whenever a check is on the call stack"}[name]
             emit(name, f"q{target.n} ({reference}): {what}", f"{target.test_id} 0; the rest full", nb,
                  zero={target.test_id})
