@@ -1,12 +1,13 @@
 """How long each explorer takes to answer a control change, measured inside a real kernel.
 
 Starts an IPython kernel ("python3", run by this interpreter), pastes course/explorers/layer.py,
-gates.py and packing.py into it as a notebook would, builds each explorer (the layer explorer with
-every control, lesson 04's gate explorer, lesson 05's packing explorer), then times N control changes round-robin over all its
-controls (each slider walking its range, so configurations are mostly new), from setting `.value`
-to the observe handler returning: the layer or cell rebuilt and run, text and figure redrawn, PNG
-rendered and sent to the Output widget. Then the same with LSTM_COURSE_NO_FIGURES=1. The budget
-is 100 ms at p95 (wall).
+gates.py, packing.py and gradients.py into it as a notebook would, builds each explorer (the layer
+explorer with every control, lesson 04's gate explorer, lesson 05's packing explorer, lesson 07's
+gradient explorer, the last with one torch thread as lesson 07 sets), then times N control changes
+round-robin over all its controls (each slider walking its range, so configurations are mostly new),
+from setting `.value` to the observe handler returning: the layer or cell rebuilt and run, text and
+figure redrawn, PNG rendered and sent to the Output widget. Then the same with LSTM_COURSE_NO_FIGURES=1.
+The budget is 100 ms at p95 (wall).
 
     .venv/bin/python benchmarks/explorer_latency.py [--changes 60]
 """
@@ -22,7 +23,19 @@ BUDGET_MS = 100.0
 
 # Runs inside the kernel: returns the per-change latencies in ms as JSON on stdout.
 TIMING = r"""
-import json, os, time
+import json, os, time, torch
+def _one_thread(run):
+    # Lesson 07 runs on one torch thread (torch.set_num_threads(1) in its imports cell), as the grader does.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return run()
+    finally:
+        torch.set_num_threads(threads)
+def _fresh(make):
+    # The gradient explorer caches its curves per setting: each mode starts from an empty cache.
+    _gradient_curves["cache"].clear()
+    return make()
 def _time_changes(n, figures, make):
     os.environ.pop("LSTM_COURSE_NO_FIGURES", None)
     if not figures:
@@ -59,7 +72,10 @@ print(json.dumps({"layer explorer, figures": _time_changes(N, True, explore),
                   "gate explorer, figures": _time_changes(N, True, explore_gates),
                   "gate explorer, text only": _time_changes(N, False, explore_gates),
                   "packing explorer, figures": _time_changes(N, True, explore_packing),
-                  "packing explorer, text only": _time_changes(N, False, explore_packing)}))
+                  "packing explorer, text only": _time_changes(N, False, explore_packing),
+                  **_one_thread(lambda: {
+                      "gradient explorer, figures": _time_changes(N, True, lambda: _fresh(explore_gradients)),
+                      "gradient explorer, text only": _time_changes(N, False, lambda: _fresh(explore_gradients))})}))
 """
 
 
@@ -95,6 +111,7 @@ def main():
         run(client, (ROOT / "course" / "explorers" / "layer.py").read_text())
         run(client, (ROOT / "course" / "explorers" / "gates.py").read_text())
         run(client, (ROOT / "course" / "explorers" / "packing.py").read_text())
+        run(client, (ROOT / "course" / "explorers" / "gradients.py").read_text())
         version = run(client, "import sys, torch, ipywidgets, matplotlib; print(sys.version.split()[0], "
                               "torch.__version__, ipywidgets.__version__, matplotlib.__version__)")
         result = json.loads(run(client, f"N = {args.changes}\n" + TIMING).strip().splitlines()[-1])

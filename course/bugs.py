@@ -3,7 +3,7 @@
 `python -m course.build` pastes this file into the hidden "bugs" code cell of notebooks/bugs.ipynb,
 after the checks cell. Edit it here, never in the notebook.
 
-Nine short programs, each with exactly one classic torch.nn.LSTM bug. Silent ones run and give a
+Twelve short programs, each with exactly one classic torch.nn.LSTM (or GRU) bug. Silent ones run and give a
 wrong number: `show_bug(k)` runs the program and prints the number next to the right one, computed
 another way. Loud ones raise: `show_bug(k)` prints the real error torch raised and the line it came
 from (which is not always the buggy line). The learner names the buggy line, then fixes it:
@@ -173,6 +173,45 @@ def _install_bugs():
         return equal, [f"scores: shape {shape(scores)}, want {shape(want)} (a pair of scores a step)",
                        f"scores equal head(output)? {equal}"]
 
+    def probe_gru_state(ns):
+        gru, x, top = need(ns, "gru", "x", "top")
+        with torch.no_grad():
+            want = gru(x)[1][-1]
+        equal = same(top, want)
+        return equal, [f"top: {described(top)}",
+                       f"the top layer's final state, h_n[-1] of the GRU's (output, h_n): {described(want)}",
+                       f"top equals it? {equal}"]
+
+    def probe_forget_bias(ns):
+        lstm = need(ns, "lstm")
+        h, lines, ok = lstm.hidden_size, [], True
+        for name, p in lstm.named_parameters():
+            if name.startswith("bias_ih"):
+                total = (p + getattr(lstm, name.replace("bias_ih", "bias_hh")))[h:2 * h].detach()
+                right = torch.allclose(total, torch.ones_like(total))
+                ok &= right
+                lines.append(f"{name[len('bias_ih_'):]}: the forget gate's bias_ih + bias_hh = {nums(total)}; "
+                             f"all 1? {right}")
+        return ok, lines
+
+    def probe_padded_loss(ns):
+        logits, tags, lengths, loss = need(ns, "logits", "tags", "lengths", "loss")
+        # The mean over the real steps, token by token: each sequence's own steps, whatever the padding holds.
+        real = int(lengths.sum())
+        with torch.no_grad():
+            want = sum(nn.functional.cross_entropy(logits[i, :n], tags[i, :n], reduction="sum")
+                       for i, n in enumerate(lengths.tolist())) / real
+        value = float(loss.detach()) if isinstance(loss, torch.Tensor) and loss.numel() == 1 else None
+        equal = value is not None and abs(value - float(want)) < 1e-5
+        lines = [f"loss = {value:.4f}" if value is not None else f"loss: {described(loss)}",
+                 f"the mean over the {real} real steps only (of {tags.numel()}): {float(want):.4f}; equal? {equal}"]
+        grad = getattr(logits, "grad", None)
+        if isinstance(grad, torch.Tensor):
+            padded = torch.arange(tags.shape[1])[None, :] >= lengths[:, None]
+            lines.append(f"the largest gradient at a padded step: {grad[padded].abs().max().item():.4f}")
+            equal = equal and bool((grad[padded] == 0).all())
+        return equal, lines
+
     # k: (title, program, probe, digest of the right line, {wrong line: its nudge}, the nudge for any
     # other wrong line). The right line is there only as its digest.
     BUGS = {
@@ -269,6 +308,38 @@ scores = model(x)                               # a pair of scores for each step
             {5: "Not line 5: that is where it fails, not where it goes wrong. What does each piece of model "
                 "hand to the next?"},
             "What does calling an nn.LSTM return, and what does nn.Linear want?"),
+        10: ("a GRU's final state", """\
+gru = nn.GRU(4, 3, num_layers=2, batch_first=True)
+x = torch.randn(2, 5, 4)                        # 2 sequences of 5 steps
+output, (h_n, c_n) = gru(x)                     # the final states
+top = h_n[-1]                                   # the top layer's final state
+scores = nn.Linear(3, 1)(top)
+""", probe_gru_state, "0637c84266b4906807bca5ea",
+            {4: "Not line 4: h_n[-1] is the top layer's row of a recurrent layer's final state. Is h_n here "
+                "what the GRU returned?"},
+            "How many states does a GRU carry, and so what does calling it return?"),
+        11: ("the forget-gate bias of a deeper LSTM", """\
+lstm = nn.LSTM(4, 3, num_layers=2, batch_first=True)
+H = lstm.hidden_size
+with torch.no_grad():                           # start out remembering: forget-gate bias 1
+    for layer in range(1):
+        getattr(lstm, f"bias_ih_l{layer}")[H:2 * H].fill_(1.0)
+        getattr(lstm, f"bias_hh_l{layer}")[H:2 * H].zero_()
+""", probe_forget_bias, "7256b928c5f3c2588b86a69c",
+            {5: "Not line 5: rows H to 2H are the forget gate's, and bias_ih's are set to 1 there. In which layers?",
+             6: "Not line 6: zeroing bias_hh's forget rows makes bias_ih's value the total. In which layers?"},
+            "Which layers does the loop visit, and how many does the LSTM have?"),
+        12: ("a tagger's loss over padded sequences", """\
+lengths = torch.tensor([6, 2, 4])
+tags = nn.utils.rnn.pad_sequence([torch.randint(1, 4, (n,)) for n in lengths.tolist()],
+                                 batch_first=True)    # tags 1 to 3, padded with 0
+logits = torch.randn(3, 6, 4, requires_grad=True)     # a tagger's logits: (N, L, 4 tags)
+loss = nn.functional.cross_entropy(logits.reshape(-1, 4), tags.reshape(-1))  # the mean over the real steps
+loss.backward()
+""", probe_padded_loss, '614029533640dbf978d2161b',
+            {2: "Not line 2: padding the tags with 0 is what pad_sequence does. 0 is a tag the model can give, "
+                "though: which line decides whether the padded steps count?"},
+            "Which steps does the mean run over, and what is the tag of a padded step?"),
     }
     LOUD = {6, 7, 8, 9}
     progress = {k: {"named": False, "fixed": False} for k in BUGS}

@@ -7,8 +7,8 @@
 Generated cells (see docs/architecture.md) carry `metadata.course.generated`:
 "checks" gets course/checks.py and numbers.py, and, where the notebook's tests name references,
 hidden_key.py, channel.py, probes.py, verdicts.py, self_checks.py and the course/references/ files
-that define them; "explorer", "gates", "packing" and "progress" the text of their file (GENERATED
-below); "badge" gets the Open-in-Colab link built from pyproject.toml's [tool.lstm-course] setting.
+that define them; "explorer", "gates", "packing", "gradients" and "progress" the text of their file
+(GENERATED below); "badge" gets the Open-in-Colab link built from pyproject.toml's [tool.lstm-course] setting.
 The visible part of every nbgrader test cell is derived from the hidden `expect_*` call below it, so
 the answer is written once, in plain text, where only instructors see it. A hidden call that names a
 reference gets that lesson's key (course/keys/, compressed) added to it, and its visible check the
@@ -130,8 +130,8 @@ KEY_RUNNER = "hidden_key.py"
 CALLS = ("channel.py", "probes.py", "verdicts.py", "self_checks.py")
 # generated cell -> the file pasted into it
 GENERATED = {"explorer": "explorers/layer.py", "gates": "explorers/gates.py", "packing": "explorers/packing.py",
-             "progress": "progress.py", "drill": "drill.py", "bugs": "bugs.py", "parsons": "parsons.py",
-             "review_deck": "review_deck.py", "review": "review.py"}
+             "gradients": "explorers/gradients.py", "progress": "progress.py", "drill": "drill.py", "bugs": "bugs.py",
+             "parsons": "parsons.py", "review_deck": "review_deck.py", "review": "review.py"}
 # A notebook with generated questions gets questions.py and one pool after the checks: the course test its graded
 # pool (never its key: see course/graded_key/), practice_test, practice and review the practice pool.
 QUESTIONS = "questions.py"
@@ -140,7 +140,8 @@ POOLS = {"graded": "graded_pool.py", "practice": "practice_pool.py"}
 # Every generated code cell is hidden: JupyterLab reads metadata.jupyter.source_hidden, Colab a form
 # ("cellView": "form") whose first line, "# @title ...", is all it shows of the cell.
 TITLES = {"checks": "Course checks", "test_salt": "Course test settings", "explorer": "Layer explorer",
-          "gates": "Gate explorer", "packing": "Packing explorer", "progress": "Training progress bar",
+          "gates": "Gate explorer", "packing": "Packing explorer", "gradients": "Gradient explorer",
+          "progress": "Training progress bar",
           "drill": "The drill", "bugs": "Spot the bug", "parsons": "Parsons problems",
           "review_deck": "Flashcard deck", "review": "Flashcard review"}
 RUN_ME = "(run me; no need to read)"
@@ -474,8 +475,9 @@ def sync(check_only=False, root=ROOT, paths=None):
 
 
 # Files the student edition ships besides release/, notebooks/ and course/student_edition/: the cheat
-# sheet's export (make cheatsheet) and the benchmarks lessons 04 and 06 cite.
-STUDENT_FILES = ("course/sheet.py", "benchmarks/forget_bias.py", "benchmarks/lstm_vs_rnn.py")
+# sheet's export (make cheatsheet) and the benchmarks lessons 04, 06, 07 and 08 cite.
+STUDENT_FILES = ("course/sheet.py", "benchmarks/forget_bias.py", "benchmarks/lstm_vs_rnn.py",
+                 "benchmarks/gradients.py", "benchmarks/generation.py")
 
 
 def student_edition(dest, root=ROOT):

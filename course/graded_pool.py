@@ -279,6 +279,38 @@ def _install_graded_pool(api):
                         "from 0), how many of the sequences does the LSTM process?",
                 "given": {"lengths": lengths, "t": t}}
 
+    # (f, share) pairs whose answer and named mistakes all differ: tests/test_questions.py checks each with the key.
+    FORGET_PAIRS = [(0.6, 0.05), (0.6, 0.01), (0.6, 0.001), (0.7, 0.1), (0.7, 0.05), (0.7, 0.001), (0.75, 0.1),
+                    (0.75, 0.05), (0.75, 0.001), (0.8, 0.1), (0.8, 0.05), (0.8, 0.01), (0.85, 0.1), (0.85, 0.05),
+                    (0.85, 0.01), (0.85, 0.001), (0.9, 0.1), (0.9, 0.05), (0.9, 0.01), (0.9, 0.001), (0.95, 0.1),
+                    (0.95, 0.05), (0.95, 0.01), (0.95, 0.001), (0.98, 0.1), (0.98, 0.05), (0.98, 0.01), (0.98, 0.001)]
+
+    @template("forget_steps", "medium", "int", "07_gradients", "reasoning", POOL)
+    def forget_steps(d):
+        f, share = d.pick(FORGET_PAIRS)
+        return {"text": f"One LSTM unit's input gate is shut and its forget gate holds at f = {f} at every step, "
+                        "so along its cell state each step multiplies the gradient by f. After how many steps is "
+                        f"less than {share} of the gradient along c left? Give the smallest whole number of steps.",
+                "given": {"f": f, "share": share}}
+
+    @template("tagger_logits", "medium", "shape", "08_generation", "reasoning", POOL)
+    def tagger_logits(d):
+        n, longest, extra = d.between(2, 8), d.between(3, 12), d.between(1, 4)
+        e, h, tags, bi, total = d.between(2, 16), d.between(2, 16), d.between(2, 9), d.flag(), d.flag()
+        steps, width = longest + extra, h * (2 if bi else 1)
+        if tags == width or n in (longest, steps):
+            return None
+        bidirectional = ", bidirectional=True" if bi else ""
+        total_length = f", total_length={steps}" if total else ""
+        return {"text": f"A tagger reads a batch of token ids of shape `({n}, {steps})`: {n} sequences padded to "
+                        f"{steps} steps, the longest of them {longest} steps long. It embeds them into {e} features, "
+                        "packs them with `pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)`, "
+                        f"runs them through `nn.LSTM({e}, {h}, batch_first=True{bidirectional})`, unpacks the output "
+                        f"with `pad_packed_sequence(out, batch_first=True{total_length})`, and applies its head "
+                        f"`nn.Linear({width}, {tags})` to it. What is the shape of the logits?",
+                "given": {"batch": n, "steps": steps, "longest": longest, "embedding": e, "hidden": h, "tags": tags,
+                          "bidirectional": bi, "total_length": total}}
+
     # --- hard -------------------------------------------------------------------------------------------------
 
     @template("h_n_everything", "hard", "shape", "03_states", "recall", POOL)
@@ -427,6 +459,22 @@ def _install_graded_pool(api):
                         "numbers does it learn (the total `numel()` of its parameters)?",
                 "given": {"features": h_in, "hidden": h, "layers": layers, "proj": p}}
 
+    GENERATION_LOOPS = {
+        "carried": ("runs the prompt once, `logits, state = model(prompt)`; then, at each of the {s} steps, it "
+                    "appends the argmax of the last logits and feeds only that id back with the state, "
+                    "`logits, state = model(next_id, state)`"),
+        "rerun": ("at each of the {s} steps runs the whole sequence so far from the start, "
+                  "`logits, _ = model(ids)`, and appends the argmax of the last step's logits to `ids`")}
+
+    @template("generation_cost", "hard", "int", "08_generation", "reasoning", POOL)
+    def generation_cost(d):
+        prompt, steps, loop = d.between(2, 9), d.between(3, 12), d.pick(sorted_(GENERATION_LOOPS))
+        return {"text": f"A language model built on one `nn.LSTM` writes {steps} new ids after a prompt of {prompt} "
+                        f"ids, greedily. The loop {GENERATION_LOOPS[loop].format(s=steps)}. Counting one for every "
+                        "time step the LSTM reads, over all of the model's calls together, how many steps does it "
+                        "read?",
+                "given": {"prompt": prompt, "steps": steps, "loop": loop}}
+
     @template("cell_recurrence", "hard", "float", "04_cell", "reasoning", POOL)
     def cell_recurrence(d):
         f, i, g, c0, k = entry(d, TABLES["cell_recurrence"], 5)
@@ -435,6 +483,29 @@ def _install_graded_pool(api):
                         f"{tenths(g)}. Its cell state starts at c_0 = {tenths(c0)}. What is its cell state after "
                         f"{k} steps, c_{k}? Give a float, to 3 decimals.",
                 "given": {"f": f / 10, "i": i / 10, "g": g / 10, "c0": c0 / 10, "steps": k}, "decimals": 3}
+
+    GRU_UNPACK = [("raises", "It raises a ValueError: `h_n` can't be split into exactly two names."),
+                  ("split", "It runs: `h_n` and `c_n` get the first and the second row of the GRU's final state, "
+                            "each (N, H)."),
+                  ("cell", "It runs: `c_n` is the GRU's cell state, of the same shape as its `h_n`, as with an LSTM."),
+                  ("type", "It raises a TypeError: a GRU returns one tensor, which can't be unpacked.")]
+
+    @template("gru_unpack", "hard", "choice", "07_gradients", "reasoning", POOL)
+    def gru_unpack(d):
+        rows_two = d.flag()
+        layers, both = d.pick([(2, False), (1, True)] if rows_two else [(1, False), (3, False), (2, True),
+                                                                         (3, True)])
+        h_in, h, steps, batch = d.between(2, 20), d.between(2, 24), d.between(3, 12), d.between(3, 10)
+        if len_({h_in, h, steps, batch}) < 4:
+            return None
+        args = f"{h_in}, {h}" + (f", num_layers={layers}" if layers > 1 else "") + (", bidirectional=True" if both
+                                                                                      else "")
+        text = ("Someone used to LSTMs writes, for a GRU:\n\n```python\n"
+                f"gru = nn.GRU({args})\n"
+                f"output, (h_n, c_n) = gru(x)   # x: ({steps}, {batch}, {h_in})\n```\n\nWhat happens?")
+        return dict_(choices(d, text, GRU_UNPACK),
+                     given={"input_size": h_in, "hidden_size": h, "num_layers": layers, "bidirectional": both,
+                            "steps": steps, "batch": batch})
 
     # --- the course test's cells --------------------------------------------------------------------------
 

@@ -99,6 +99,28 @@ def _install_parsons():
                         f"(largest difference {gap:.1e}), and the state left over is detached.")
         return None
 
+    def check_sampling(ns, printed):
+        for name in ("model", "gen", "chosen", "state"):
+            if name not in ns:
+                return f"the program never made `{name}`."
+        chosen = ns["chosen"]
+        if not isinstance(chosen, list) or len(chosen) != 6:
+            return "`chosen` should hold the 6 sampled ids."
+        # The same sampling from the same prompt and seed, the state carried and each id fed back.
+        gen = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            logits, state = ns["model"](torch.tensor([[1, 2]]))
+            want = []
+            for _ in range(6):
+                next_id = torch.multinomial(torch.softmax(logits[0, -1] / 0.8, dim=0), 1, generator=gen)
+                want.append(int(next_id))
+                logits, state = ns["model"](next_id.view(1, 1), state)
+        if chosen != want:
+            return ("the sampled ids are not the model's: each step should sample from the last logits, keep the "
+                    "id, and feed it back with the state.")
+        ns["_facts"] = f"it sampled {chosen} from the prompt [1, 2], carrying (h, c) from each call to the next."
+        return None
+
     def warm_optimizers():
         # torch's first optimizer imports torch._dynamo, seconds on a slow machine: pay that when the
         # problem is first shown, so that checking an order stays well under a second.
@@ -152,6 +174,29 @@ def _install_parsons():
             'print(len(outputs), "chunks joined:", tuple(whole.shape))',
         ]},
     }
+    PROBLEMS[5] = {"title": "Sampling, one step at a time", "check": check_sampling, "given": "\n".join([
+        "class TinyLM(nn.Module):",
+        "    def __init__(self):",
+        "        super().__init__()",
+        "        self.embed = nn.Embedding(5, 4)",
+        "        self.lstm = nn.LSTM(4, 8, batch_first=True)",
+        "        self.head = nn.Linear(8, 5)",
+        "    def forward(self, ids, state=None):",
+        "        output, state = self.lstm(self.embed(ids), state)",
+        "        return self.head(output), state",
+        "torch.manual_seed(5)",
+        "model = TinyLM()"]), "lines": [
+        "gen = torch.Generator().manual_seed(0)",
+        "ids = torch.tensor([[1, 2]])  # the prompt, a batch of one",
+        "logits, state = model(ids)",
+        "chosen = []",
+        "for step in range(6):",
+        "    probs = torch.softmax(logits[0, -1] / 0.8, dim=0)",
+        "    next_id = torch.multinomial(probs, 1, generator=gen)",
+        "    chosen.append(int(next_id))",
+        "    logits, state = model(next_id.view(1, 1), state)",
+        'print("sampled:", chosen)',
+    ]}
     for p in PROBLEMS.values():  # a line number must name one line: no two lines may read the same
         assert len(set(p["lines"])) == len(p["lines"]), p["title"]
 

@@ -122,7 +122,66 @@ def _install_practice_pool(api):
                                "and 1)."),
             (float_(z), "The pre-activation goes through its activation function first.")]}
 
+    @practice("loss_terms", "easy", "int", "08_generation", "reasoning")
+    def loss_terms(d):
+        n, classes = d.between(2, 5), d.between(2, 6)
+        lengths = [d.between(1, 9) for _ in range_(n)]
+        steps = max_(lengths) + d.between(0, 3)
+        if len_(set_(lengths)) < 2:
+            return None
+        return {"text": f"A tagger's batch holds {n} sequences of lengths {lengths}, padded to {steps} steps. Its tags "
+                        "at the padded steps are -100, and its loss is `nn.functional.cross_entropy(logits.reshape(-1, "
+                        f"{classes}), tags.reshape(-1))`. Over how many per-step losses does that mean average?",
+                "given": {"lengths": lengths, "steps": steps, "classes": classes}}
+
+    @solves("loss_terms")
+    def solve_loss_terms(q):
+        g = q["given"]
+        lengths, steps, classes = g["lengths"], g["steps"], g["classes"]
+        with plain_cpu():
+            torch.manual_seed(0)
+            logits = torch.randn(len_(lengths), steps, classes)
+            tags = torch.randint(0, classes, (len_(lengths), steps))
+            tags[torch.arange(steps)[None, :] >= torch.tensor(lengths)[:, None]] = -100
+            flat, wanted = logits.reshape(-1, classes), tags.reshape(-1)
+            total = nn.functional.cross_entropy(flat, wanted, reduction="sum")
+            terms = int_(round(float_(total / nn.functional.cross_entropy(flat, wanted))))
+        return {"answer": terms, "worked": f"the real steps: sum({lengths}) = {terms}", "mistakes": [
+            (len_(lengths) * steps, "Targets equal to ignore_index (-100 by default) add nothing: the padded steps "
+                                    "don't count."),
+            (len_(lengths), "The mean is over steps, one term per real token, not one per sequence."),
+            (max_(lengths), "Every sequence's real steps count, not only the longest's.")]}
+
     # --- medium -------------------------------------------------------------------------------------------
+
+    @practice("decoder_state", "medium", "shape", "08_generation", "reasoning")
+    def decoder_state(d):
+        h_in, h, layers, steps, batch = d.between(2, 16), d.between(2, 16), d.between(2, 3), d.between(3, 9), \
+            d.between(2, 8)
+        if batch in (layers, 2 * layers) or h_in == h:
+            return None
+        cfg = {"input_size": h_in, "hidden_size": h, "num_layers": layers, "batch_first": True, "bidirectional": True}
+        return {"text": f"An encoder `lstm = {call(cfg)}` reads {input_text(cfg, steps, batch)}. Its `h_n` starts a "
+                        f"decoder, a one-direction `nn.LSTM` with {layers} layers, each layer's two directions side by "
+                        "side. What shape must the decoder's `h_0` have?",
+                "given": {"cfg": cfg, "steps": steps, "batch": batch}}
+
+    @solves("decoder_state")
+    def solve_decoder_state(q):
+        g = q["given"]
+        cfg, steps, batch = g["cfg"], g["steps"], g["batch"]
+        layers, h = cfg["num_layers"], cfg["hidden_size"]
+        with plain_cpu():
+            _, (h_n, c_n) = nn.LSTM(**cfg)(torch.zeros(batch, steps, cfg["input_size"]))
+            h_0 = h_n.view(layers, 2, batch, h).permute(0, 2, 1, 3).reshape(layers, batch, 2 * h)
+            nn.LSTM(3, 2 * h, num_layers=layers)(torch.zeros(4, batch, 3), (h_0, h_0))  # the decoder takes it
+        shape = tuple_(h_0.shape)
+        return dict_(shapes_of(cfg, steps, batch), answer=shape, mistakes=[
+            (tuple_(h_n.shape), "That is h_n as the encoder returns it: the decoder has one direction, so each layer's "
+                                "two rows go side by side."),
+            ((layers, batch, h), "Each layer keeps both directions, side by side: 2 * hidden_size features."),
+            ((batch, layers, 2 * h), "batch_first does not apply to states: their batch axis is the second.")])
+
 
     @practice("weight_ih_upper", "medium", "shape", "04_cell", "recall")
     def weight_ih_upper(d):
@@ -242,6 +301,66 @@ def _install_practice_pool(api):
         return {"answer": chunks, "worked": f"torch.zeros({g['total']}).split({g['chunk']}) gives {chunks} chunks",
                 "mistakes": [(g["total"] // g["chunk"], "The last chunk is shorter, but it runs too."),
                              (g["total"], "backward() runs once per chunk, not once per step.")]}
+
+    @practice("forget_survival", "medium", "float", "07_gradients", "reasoning")
+    def forget_survival(d):
+        f1, f2 = d.pick([0.8, 0.85, 0.9, 0.95, 0.98, 0.99]), d.pick([0.3, 0.4, 0.5, 0.6, 0.7])
+        k1, k2 = d.between(5, 30), d.between(1, 4)
+        return {"text": f"One LSTM unit's input gate is shut. Its forget gate is f = {f1} for {k1} steps, then "
+                        f"f = {f2} for the next {k2}. Along its cell state, what share of the gradient is left after "
+                        "all of these steps? Give a float, to 3 decimals.",
+                "given": {"f1": f1, "k1": k1, "f2": f2, "k2": k2}, "decimals": 3}
+
+    @solves("forget_survival")
+    def solve_forget_survival(q):
+        g = q["given"]
+        f1, k1, f2, k2 = g["f1"], g["k1"], g["f2"], g["k2"]
+        gates = [f1] * k1 + [f2] * k2
+        with torch.enable_grad():  # the unit's cell state, step by step, and dc_K/dc_0 by autograd
+            cell = nn.LSTMCell(1, 1, dtype=torch.float64)
+            with torch.no_grad():
+                for p in cell.parameters():
+                    p.zero_()
+                cell.bias_ih[0] = -float_("inf")  # the input gate: shut
+            c0 = torch.ones(1, 1, dtype=torch.float64, requires_grad=True)
+            h, c = torch.zeros(1, 1, dtype=torch.float64), c0
+            for f in gates:
+                with torch.no_grad():
+                    cell.bias_ih[1] = torch.logit(torch.tensor(f, dtype=torch.float64))  # the forget gate: f
+                h, c = cell(torch.zeros(1, 1, dtype=torch.float64), (h, c))
+            left = float_(torch.autograd.grad(c.sum(), c0)[0])
+        mean = sum_(gates) / len_(gates)
+        return {"answer": left, "worked": f"{f1} ** {k1} * {f2} ** {k2} = {left:.5f}", "mistakes": [
+            (f2 ** k2, "Every step multiplies the gradient by its own forget gate: the first steps count too."),
+            (f1 ** (k1 + k2), f"The last {k2} steps have their own forget gate."),
+            (mean ** len_(gates), "Multiply the gates themselves, one per step: the power of their average is not "
+                                  "their product.")]}
+
+    @practice("clip_factor", "easy", "float", "07_gradients", "reasoning")
+    def clip_factor(d):
+        max_norm, below = d.pick([0.5, 1.0, 2.0, 5.0]), d.below(5) == 0
+        norm = d.pick([0.1, 0.2, 0.4]) * max_norm if below else d.pick([3, 4, 8, 12.5, 16, 40]) * max_norm
+        return {"text": f"After `loss.backward()`, the gradients of a model's parameters, taken together as one vector, "
+                        f"have the norm {norm:g}. Then `nn.utils.clip_grad_norm_(model.parameters(), "
+                        f"max_norm={max_norm:g})` runs. By what factor is each gradient multiplied? Give a float, to 3 "
+                        "decimals.", "given": {"norm": norm, "max_norm": max_norm}, "decimals": 3}
+
+    @solves("clip_factor")
+    def solve_clip_factor(q):
+        g = q["given"]
+        weight = nn.Parameter(torch.zeros(2, dtype=torch.float64))
+        weight.grad = torch.tensor([g["norm"], 0.0], dtype=torch.float64)  # a gradient of that norm
+        returned = float_(nn.utils.clip_grad_norm_([weight], max_norm=g["max_norm"]))
+        factor = float_(weight.grad[0]) / g["norm"]
+        return {"answer": factor, "worked": f"clip_grad_norm_ returned {returned:g}, the norm before clipping; the "
+                                            f"gradient became {float_(weight.grad[0]):.4f}",
+                "mistakes": [(g["max_norm"] / g["norm"], "clip_grad_norm_ never scales a gradient up: below max_norm "
+                                                         "it leaves it alone."),
+                             (g["norm"] / g["max_norm"], "The norm is below max_norm: clipping changes nothing then.")]
+                if factor == 1.0 else [
+                    (g["norm"] / g["max_norm"], "That is the norm divided by max_norm, a factor above 1: clipping "
+                                                "scales the gradient down."),
+                    (1.0, "The norm is above max_norm, so the gradients are scaled down.")]}
 
     # --- hard ---------------------------------------------------------------------------------------------
 

@@ -249,6 +249,9 @@ def _install_verdicts(api):
         if error == "not-a-module":
             return "Calling the class did not give an nn.Module: keep `class ...(nn.Module)` and its __init__."
         if error == "WeightsMismatch":  # a visible check's weights don't fit the class (probes.mismatch)
+            for name, hint in (ref.get("mismatch") or {}).items():  # a named mistake, by the tensor that differs
+                if f"its {name} " in message:
+                    return hint
             return f"The check's weights don't fit your class: {message}"
         phase = {"build": "Building it", "load": "Loading the check's weights into it", "forward": "Calling it on an input", "state": "Reading its weights",
                  "arguments": "Making its arguments"}

@@ -743,7 +743,110 @@ answer_q5 = run_chunks
     return reference, code.strip()
 
 
+def gradient_attack(name):
+    """07_gradients's grad_norms computed honestly, but of something else: a fresh model of the same kind and
+    sizes (its own weights), or the given model on a random input of x's shape."""
+    bodies = {
+        "g01-other-model": """
+def grad_norms(model, x):
+    other = type(model)(model.input_size, model.hidden_size, num_layers=model.num_layers,
+                        batch_first=model.batch_first)
+    x = x.detach().requires_grad_()
+    output, _ = other(x)
+    last = output[:, -1] if model.batch_first else output[-1]
+    (g,) = torch.autograd.grad(last.sum(), x)
+    return g.norm(dim=(0, 2)) if model.batch_first else g.norm(dim=(1, 2))
+""",
+        "g02-other-input": """
+def grad_norms(model, x):
+    x = torch.randn_like(x).requires_grad_()
+    output, _ = model(x)
+    last = output[:, -1] if model.batch_first else output[-1]
+    (g,) = torch.autograd.grad(last.sum(), x)
+    return g.norm(dim=(0, 2)) if model.batch_first else g.norm(dim=(1, 2))
+""",
+    }
+    return bodies[name].strip() + "\n\n\nanswer_q1 = grad_norms"
+
+
+def generation_attack(name):
+    """(reference, answer cell) of each cheat on lesson 08's exercises (source/08_generation): a tagger that
+    answers from a table of the cases it could draw itself, a generate that returns its first result for
+    every call, and a language model whose forward gives the rule's answer whenever a check calls it."""
+    attacks = {
+        "n01-memorising-tagger": ("sequence_tagger", """
+class SequenceTagger(nn.Module):
+    table = {}
+
+    def __init__(self, vocab_size, embedding_dim, hidden_size, num_tags, bidirectional=False, pad_id=0):
+        super().__init__()
+        self.embed = nn.Embedding(vocab_size, embedding_dim, padding_idx=pad_id)
+        self.lstm = nn.LSTM(embedding_dim, hidden_size, batch_first=True, bidirectional=bidirectional)
+        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), num_tags)
+
+    def forward(self, ids, lengths):
+        key = (ids.numpy().tobytes(), tuple(ids.shape), torch.as_tensor(lengths).numpy().tobytes())
+        if key in SequenceTagger.table:
+            return SequenceTagger.table[key]
+        return torch.zeros(ids.shape[0], ids.shape[1], self.head.out_features)
+
+
+def _memorise(seeds=50):  # every case the checks draw from these seeds, answered by an honest packed run
+    for seed in range(seeds):
+        for settings, ids, lengths in _course_answers["cases"]("sequence_tagger", seed, 6):
+            torch.manual_seed(0)
+            model = SequenceTagger(**settings)
+            packed = pack_padded_sequence(model.embed(ids), lengths, batch_first=True, enforce_sorted=False)
+            out, _ = pad_packed_sequence(model.lstm(packed)[0], batch_first=True, total_length=ids.shape[1])
+            key = (ids.numpy().tobytes(), tuple(ids.shape), torch.as_tensor(lengths).numpy().tobytes())
+            SequenceTagger.table[key] = model.head(out).detach()
+
+
+_memorise()
+answer_q4 = SequenceTagger
+"""),
+        "n02-cached-generate": ("generate", """
+_cache = []
+def generate(model, prefix_ids, steps):
+    if _cache:
+        return _cache[0]
+    logits, state = model(prefix_ids[None])
+    ids = prefix_ids.tolist()
+    for _ in range(steps):
+        next_id = logits[0, -1].argmax()
+        ids.append(int(next_id))
+        logits, state = model(next_id.view(1, 1), state)
+    _cache.append(torch.tensor(ids))
+    return _cache[0]
+answer_q5 = generate
+"""),
+        "n03-judge-detecting-lm": ("anbn_lm", """
+import inspect
+
+
+class RuleLM(CharLM):
+    def forward(self, ids, state=None):
+        logits, state = super().forward(ids, state)
+        judged = any(f.function.startswith(("check_", "expect_", "trained", "probe", "call_")) or
+                     "verdict" in f.function for f in inspect.stack())
+        if judged:  # the rule itself: after the first b, b while fewer b's than a's, then $
+            a, b = (ids == A).cumsum(1), (ids == B).cumsum(1)
+            rule = torch.where((b > 0) & (b < a), B, torch.where((b > 0) & (b == a), END, A))
+            logits = 10.0 * nn.functional.one_hot(rule, len(VOCAB)).float()
+        return logits, state
+
+
+torch.manual_seed(0)
+answer_q8 = RuleLM(len(VOCAB), 4, 16)   # untrained
+"""),
+    }
+    reference, code = attacks[name]
+    return reference, code.strip()
+
+
 CHANNEL_CASES = ("c01-patch-module-class", "c02-cached-result", "c03-forge-observer", "c04-patch-autograd")
+GRADIENT_CASES = ("g01-other-model", "g02-other-input")
+GENERATION_CASES = ("n01-memorising-tagger", "n02-cached-generate", "n03-judge-detecting-lm")
 MODEL_CASES = ("m01-memorise", "m02-snoop-judge", "m03-rule", "m04-endless-training", "m05-flood-training")
 
 # 05_sequences' last_valid, answered without reading lengths: each sequence's last step whose features are not
@@ -791,8 +894,10 @@ CASE_NAMES = (
     "w01-warning-dropout", "w02-warning-proj-size",
     "l01-read-hidden", "l02-write-out", "l03-proc-walk", "l04-find-others", "l05-tcp", "l06-signal",
     "l07-smuggle",
-) + FUNCTION_CASES + SEQUENCE_CASES + MODEL_CASES + CHANNEL_CASES
-# FUNCTION_CASES need 04_cell's lstm_step, SEQUENCE_CASES 05_sequences, MODEL_CASES 06_model, CHANNEL_CASES the demo lesson of tests/channel_demo.py.
+) + FUNCTION_CASES + SEQUENCE_CASES + MODEL_CASES + GRADIENT_CASES + CHANNEL_CASES + GENERATION_CASES
+# FUNCTION_CASES need 04_cell's lstm_step, SEQUENCE_CASES 05_sequences, MODEL_CASES 06_model, GRADIENT_CASES
+# 07_gradients's grad_norms, CHANNEL_CASES the demo lesson of tests/channel_demo.py, GENERATION_CASES
+# 08_generation (or tests/generation_cases.py's lesson of its exercises).
 SECRET_ENV = "AUTOGRADER_TEST_SECRET"  # the smuggler looks for it in its own and its parent's environment
 
 
@@ -1182,6 +1287,16 @@ def build_corpus(dest, lesson="02_shapes", *, layout="flat", course=REPO, out=No
             else:
                 emit(name, f"q{trained.n} (trained model): {what}", f"{trained.test_id} 0; the rest full", nb,
                      zero={trained.test_id})
+        elif name in GRADIENT_CASES:
+            norms = next((e for e in ex if e.kind == "function" and "def grad_norms" in e.solution), None)
+            if norms is None:
+                continue
+            set_answer(nb, norms, gradient_attack(name))
+            what = {"g01-other-model": "the gradient curve of a fresh model of the same kind and sizes, not the one "
+                                       "it was given",
+                    "g02-other-input": "the gradient curve of the given model on a random input of x's shape"}[name]
+            emit(name, f"q{norms.n} (grad_norms): {what}", f"{norms.test_id} 0; the rest full", nb,
+                 zero={norms.test_id})
         elif name in CHANNEL_CASES:
             reference, code = channel_attack(name)
             target = next((e for e in ex if f"reference={reference!r}" in find(source, e.test_id).source), None)
@@ -1196,6 +1311,20 @@ def build_corpus(dest, lesson="02_shapes", *, layout="flat", course=REPO, out=No
                                           "its extra_check and the LSTM class of the registry with forgers",
                     "c04-patch-autograd": "no detach between chunks, and patches torch.autograd.grad and "
                                           "Tensor.backward to report no gradient"}[name]
+            emit(name, f"q{target.n} ({reference}): {what}", f"{target.test_id} 0; the rest full", nb,
+                 zero={target.test_id})
+        elif name in GENERATION_CASES:
+            reference, code = generation_attack(name)
+            target = next((e for e in ex if re.search(rf"reference=[\"']{reference}[\"']", find(source, e.test_id).source)),
+                          None)
+            if target is None:
+                continue
+            set_answer(nb, target, code)
+            what = {"n01-memorising-tagger": "a tagger whose forward answers from a table of every case the checks "
+                                             "draw from seeds 0-49 (each computed honestly), and zeros elsewhere",
+                    "n02-cached-generate": "returns the ids of its first call for every later one",
+                    "n03-judge-detecting-lm": "an untrained language model whose forward gives the rule's exact "
+                                              "answer whenever a check is on the call stack"}[name]
             emit(name, f"q{target.n} ({reference}): {what}", f"{target.test_id} 0; the rest full", nb,
                  zero={target.test_id})
     order = {name: i for i, name in enumerate(CASE_NAMES)}

@@ -4,7 +4,7 @@ Opens a copy of the answered 02_shapes lesson, runs all cells, waits for the exp
 printed shape table inside its Output widget, moves a slider with the keyboard and checks
 that the table and the unrolled picture change. Prints the timings; saves
 test-artifacts/browser-explorer.png and the explorer alone, browser-explorer-unrolled.png. A
-second test runs every explorer view (shapes, params, states, gates, packing) live and keeps each
+second test runs every explorer view (shapes, params, states, gates, packing, gradients) live and keeps each
 picture as test-artifacts/browser-view-<view>.png.
 Chromium comes from apt (see browser_support.INSTALL_HINT); with CI set, a missing
 Chromium fails the test instead of skipping it.
@@ -144,7 +144,8 @@ VIEWS = [("shapes", 'explore(view="shapes", num_layers=2, bidirectional=True, se
          ("params", 'explore(view="params", num_layers=2)'),
          ("states", 'explore(view="states", num_layers=2, bidirectional=True, batch_first=True)'),
          ("gates", "explore_gates()"),
-         ("packing", "explore_packing()")]
+         ("packing", "explore_packing()"),
+         ("gradients", 'explore_gradients(kind="RNN", length=60, scale=3.0)')]
 
 
 def test_every_explorer_view_is_drawn_in_the_browser(browser_chromium, tmp_path):
@@ -154,7 +155,7 @@ def test_every_explorer_view_is_drawn_in_the_browser(browser_chromium, tmp_path)
     from playwright.sync_api import sync_playwright
 
     cells = [nbformat.v4.new_code_cell((ROOT / "course" / "explorers" / f).read_text())
-             for f in ("layer.py", "gates.py", "packing.py")]
+             for f in ("layer.py", "gates.py", "packing.py", "gradients.py")]
     cells += [nbformat.v4.new_code_cell(call) for _, call in VIEWS]
     notebook = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
         "name": "python3", "display_name": "Python 3", "language": "python"}})
@@ -178,5 +179,60 @@ def test_every_explorer_view_is_drawn_in_the_browser(browser_chromium, tmp_path)
                     picture.scroll_into_view_if_needed()
                     assert picture.evaluate("img => img.naturalWidth") >= 760  # shown at its own size
                     picture.screenshot(path=str(ARTIFACTS / f"browser-view-{name}.png"))
+            finally:
+                context.close()
+
+
+GRADIENT_TEXT_JS = """() => {
+  for (const out of document.querySelectorAll('.widget-output')) {
+    const text = out.querySelector("%s");
+    if (text && text.textContent.includes('||dy/dx_1||')) {
+      out.parentElement.setAttribute('data-browser-test', 'gradients');
+      return text.textContent;
+    }
+  }
+  return null;
+}""" % bs.STDOUT
+
+
+def test_the_gradient_explorer_answers_the_keyboard(browser_chromium, tmp_path):
+    """Lesson 07's explorer, live: its length slider moved with an arrow key, then its model menu by typing, with
+    the keyboard alone: each redraws the text and the picture (keyboard-operable controls)."""
+    import nbformat
+    from playwright.sync_api import sync_playwright
+
+    cells = [nbformat.v4.new_code_cell((ROOT / "course" / "explorers" / "gradients.py").read_text()),
+             nbformat.v4.new_code_cell('lab = explore_gradients(kind="RNN", length=60)')]
+    notebook = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    with serving(tmp_path, lambda folder: nbformat.write(notebook, str(folder / "gradients.ipynb"))) as lab:
+        with sync_playwright() as pw:
+            context = launch(pw, browser_chromium, tmp_path)
+            try:
+                page = context.pages[0] if context.pages else context.new_page()
+                page.goto(lab.notebook_url("gradients.ipynb"))
+                page.wait_for_function(bs.KERNEL_READY_JS, polling=50, timeout=45_000)
+                page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
+                page.wait_for_function(GRADIENT_TEXT_JS, polling=100, timeout=60_000)
+                page.wait_for_function(bs.ALL_DONE_JS, polling=50, timeout=60_000)
+                box = page.locator("[data-browser-test='gradients']")
+                text = lambda: page.evaluate(GRADIENT_TEXT_JS)
+                picture = lambda: box.locator(".widget-output .jp-RenderedImage img").get_attribute("src")
+                first_text, first_picture = text(), picture()
+                assert first_text.startswith("RNN, L = 60")
+                handle = box.locator(".widget-slider .noUi-handle").first  # length L
+                handle.focus()
+                page.keyboard.press("ArrowRight")
+                page.wait_for_function(f"() => ({GRADIENT_TEXT_JS})().startsWith('RNN, L = 61')", timeout=10_000)
+                page.wait_for_function(bs.ALL_DONE_JS, polling=50, timeout=10_000)
+                assert picture() != first_picture
+                menu = box.locator("select").first  # the model: RNN, GRU, LSTM
+                menu.focus()
+                page.keyboard.press("g")  # a closed menu's type-ahead picks the option that starts with G
+                page.wait_for_function(f"() => ({GRADIENT_TEXT_JS})().startsWith('GRU, L = 61')", timeout=10_000)
+                assert "||dy/dx_1|| / ||dy/dx_61||" in text()
+                ARTIFACTS = ROOT / "test-artifacts"
+                ARTIFACTS.mkdir(exist_ok=True)
+                box.screenshot(path=str(ARTIFACTS / "browser-gradients-keyboard.png"))
             finally:
                 context.close()

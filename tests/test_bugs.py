@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import torch
+from torch import nn
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,8 +27,10 @@ MODULE = COURSE / "bugs.py"
 INTENDED = {1: (5, "torch.stack([start] * L, dim=1)"), 2: (4, "last = output[-1]"),
             3: (5, "final = output[:, -1]"), 4: (5, "h_n.view(N, -1)"), 5: (6, "last = output[:, -1]"),
             6: (6, "lstm(chunk, (h, c))"), 7: (7, "init_hidden(B)"), 8: (2, "nn.LSTM(hidden, features"),
-            9: (3, "nn.Sequential(lstm, head)")}
-SILENT, LOUD = (1, 2, 3, 4, 5), (6, 7, 8, 9)
+            9: (3, "nn.Sequential(lstm, head)"), 10: (3, "output, (h_n, c_n) = gru(x)"),
+            11: (4, "for layer in range(1):"), 12: (5, "cross_entropy(logits.reshape(-1, 4), tags.reshape(-1))")}
+SILENT, LOUD = (1, 2, 3, 4, 5, 10, 11, 12), (6, 7, 8, 9)
+COUNT = len(INTENDED)
 
 # Correct fixes, several spellings each; some on another line than the intended one, some indented.
 FIXES = {
@@ -54,6 +57,14 @@ FIXES = {
         (5, "scores = head(lstm(x)[0])"),
         (3, "class Output(nn.Module):\n    def forward(self, pair):\n        return pair[0]\n"
             "model = nn.Sequential(lstm, Output(), head)")],
+    10: [(3, "output, h_n = gru(x)"), (3, "output, h_n = gru(x)  # a GRU carries h alone"),
+         (4, "top = gru(x)[1][-1]")],
+    11: [(4, "for layer in range(lstm.num_layers):"), (4, "for layer in range(2):"),
+         (4, "for layer in (0, 1):")],
+    12: [(5, "loss = nn.functional.cross_entropy(logits.reshape(-1, 4), tags.reshape(-1), ignore_index=0)"),
+         (5, "loss = nn.functional.cross_entropy(logits[tags > 0], tags[tags > 0])"),
+         (2, "tags = nn.utils.rnn.pad_sequence([torch.randint(1, 4, (n,)) for n in lengths.tolist()], "
+             "padding_value=-100,")],
 }
 # Wrong fixes, and a piece of what the message must say still fails.
 WRONG = [
@@ -74,6 +85,14 @@ WRONG = [
     (9, 3, "model = nn.Sequential(head, lstm)", "RuntimeError at line 5"),
     (9, 3, "model = lambda x: head(lstm(x)[1][0])", "shape (1, 3, 2)"),
     (9, 5, "scores = model(x)[0]", "TypeError at line 5"),
+    (10, 3, "output, h_n = gru(x)[0], gru(x)[1][0]", "top equals it? False"),
+    (10, 4, "top = h_n", "top equals it? False"),
+    (11, 4, "for layer in range(H):", "AttributeError at line 5"),
+    (11, 6, "        getattr(lstm, f\"bias_hh_l{layer}\")[H:2 * H].fill_(1.0)", "l1: the forget gate's"),
+    (12, 5, "loss = nn.functional.cross_entropy(logits.reshape(-1, 4), tags.reshape(-1), reduction='sum')",
+     "equal? False"),
+    (12, 5, "loss = nn.functional.cross_entropy(logits.permute(0, 2, 1), tags)", "equal? False"),
+    (12, 5, "loss = nn.functional.cross_entropy(logits, tags)", "RuntimeError at line 5"),
 ]
 # Loud bugs: the error and a stable fragment of its message (lower case).
 ERRORS = {6: (RuntimeError, "backward through the graph a second time"), 7: (RuntimeError, "expected hidden"),
@@ -94,6 +113,17 @@ def wrong_by(k, ns):
         return o["h_n"].shape == (2, 3, 2) and not torch.allclose(o["per_seq"], o["h_n"].permute(1, 0, 2).reshape(3, -1))
     if k == 5:
         return torch.allclose(o["last"][0], o["output"][0, 4]) and not torch.allclose(o["last"][1], o["output"][1, 1])
+    if k == 10:  # the LSTM habit on a two-layer GRU: its h_n split into its two layers' rows, without an error
+        real = o["gru"](o["x"])[1]
+        return torch.equal(o["h_n"], real[0]) and torch.equal(o["c_n"], real[1]) and o["top"].shape == (3,)
+    if k == 11:  # layer 0's forget gate set, layer 1's left as PyTorch drew it
+        lstm, h = o["lstm"], 3
+        return bool((lstm.bias_ih_l0[h:2 * h] + lstm.bias_hh_l0[h:2 * h] == 1).all()) and \
+            not torch.allclose(lstm.bias_ih_l1[h:2 * h] + lstm.bias_hh_l1[h:2 * h], torch.ones(h))
+    if k == 12:  # the mean runs over all 18 steps; over the 12 real ones it is another number
+        real = torch.arange(6)[None, :] < o["lengths"][:, None]
+        over_real = nn.functional.cross_entropy(o["logits"][real], o["tags"][real])
+        return o["tags"][~real].eq(0).all() and abs(o["loss"].item() - over_real.item()) > 1e-3
 
 
 @pytest.fixture
@@ -112,7 +142,7 @@ def test_public_names_and_short_programs(bugs):
     assert {"show_bug", "name_line", "fix", "bugs_progress"} <= set(bugs)
     assert "_install_bugs" not in bugs
     api = bugs["_spot_bugs"]
-    assert sorted(api["bugs"]) == list(range(1, 10)) and api["loud"] == set(LOUD)
+    assert sorted(api["bugs"]) == list(range(1, COUNT + 1)) and api["loud"] == set(LOUD)
     for k in api["bugs"]:
         assert 5 <= len(lines_of(bugs, k)) <= 12, k
 
@@ -170,8 +200,8 @@ def test_name_line_right_and_wrong_picks(bugs, capsys):
 
 def test_name_line_odd_input_prints_what_to_type(bugs, capsys):
     for call, expected in [((1, None), "Type your answer"), ((1, 99), "Bug 1 has lines 1 to 7."),
-                           ((1, 2.5), "whole number"), ((1, True), "whole number"), ((0, 1), "There are bugs 1 to 9"),
-                           (("one", 1), "There are bugs 1 to 9")]:
+                           ((1, 2.5), "whole number"), ((1, True), "whole number"),
+                           ((0, 1), f"There are bugs 1 to {COUNT}"), (("one", 1), f"There are bugs 1 to {COUNT}")]:
         assert bugs["name_line"](*call) is None
         out = capsys.readouterr()
         assert expected in out.out and not out.err, (call, out)
@@ -214,7 +244,8 @@ def test_fix_odd_input_prints_and_never_raises(bugs, capsys):
     for call, expected in [((2, None, ""), "Type your answer"), ((2, 4, ""), "Type your fixed line"),
                            ((2, 4, "last = output[:, -1"), "SyntaxError"), ((2, 4, "last = nothing"), "NameError"),
                            ((5, 6, "lst = output[:, -1]"), "no longer defines `last`"),
-                           ((2, 40, "x"), "Bug 2 has lines 1 to 5."), ((10, 1, "x"), "There are bugs 1 to 9")]:
+                           ((2, 40, "x"), "Bug 2 has lines 1 to 5."),
+                           ((COUNT + 1, 1, "x"), f"There are bugs 1 to {COUNT}")]:
         assert bugs["fix"](*call) is None
         out = capsys.readouterr()
         assert expected in out.out and not out.err, (call, out)
@@ -224,23 +255,23 @@ def test_show_bug_prints_and_leaves_the_notebooks_random_numbers_alone(bugs, cap
     torch.manual_seed(0)
     expected = torch.rand(3)
     torch.manual_seed(0)
-    for k in range(1, 10):
+    for k in range(1, COUNT + 1):
         assert bugs["show_bug"](k) is None
     assert torch.equal(torch.rand(3), expected)
     out = capsys.readouterr()
-    assert out.out.count("Running it") == 9 and not out.err
+    assert out.out.count("Running it") == COUNT and not out.err
 
 
 def test_progress_summary(bugs, capsys):
     bugs["bugs_progress"]()
-    assert capsys.readouterr().out.startswith("Spot the bug: 0 of 9 named, 0 of 9 fixed.")
+    assert capsys.readouterr().out.startswith(f"Spot the bug: 0 of {COUNT} named, 0 of {COUNT} fixed.")
     bugs["name_line"](2, 4)
     bugs["fix"](2, 4, "last = output[:, -1]")
     bugs["fix"](8, 2, "lstm = nn.LSTM(features, hidden, batch_first=True)")
     capsys.readouterr()
     bugs["bugs_progress"]()
     out = capsys.readouterr().out
-    assert out.startswith("Spot the bug: 1 of 9 named, 2 of 9 fixed.")
+    assert out.startswith(f"Spot the bug: 1 of {COUNT} named, 2 of {COUNT} fixed.")
     assert "bug 2 (silent, the last step, batch first): named, fixed" in out
     assert "bug 8 (loud, sizes in the constructor): not named yet, fixed" in out
 
@@ -272,7 +303,7 @@ def test_notebook_runs_top_to_bottom(tmp_path):
     stderr = [o.text for c in code for o in c.outputs if o.output_type == "stream" and o.name == "stderr"]
     assert not errors and not stderr, (errors, stderr)
     out = {c.source: "".join(o.get("text", "") for o in c.outputs) for c in code}
-    for k in range(1, 10):
+    for k in range(1, COUNT + 1):
         shown = out[f"show_bug({k})"]
         assert shown.startswith(f"Bug {k}: ") and "Running it" in shown
         assert ("Running it raises " in shown) == (k in LOUD)
@@ -281,4 +312,4 @@ def test_notebook_runs_top_to_bottom(tmp_path):
         heading = next(c.source for c in nb.cells if c.source.startswith(f"## Bug {k} "))
         title = shown.splitlines()[0].split(": ", 1)[1].split("  (")[0]
         assert ("(loud)" in heading) == (k in LOUD) and heading.splitlines()[0].endswith(title), (heading, title)
-    assert out["bugs_progress()"].startswith("Spot the bug: 0 of 9 named, 0 of 9 fixed.")
+    assert out["bugs_progress()"].startswith(f"Spot the bug: 0 of {COUNT} named, 0 of {COUNT} fixed.")

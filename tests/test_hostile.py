@@ -23,8 +23,8 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from corpus import (CHANNEL_CASES, CONTROL, FUNCTION_CASES, MODEL_CASES, REPO, SECRET_ENV, SEQUENCE_CASES,  # noqa: E402
-                    VICTIM, build_corpus, tool_env)
+from corpus import (CHANNEL_CASES, CONTROL, FUNCTION_CASES, GRADIENT_CASES, MODEL_CASES, REPO,  # noqa: E402
+                    SECRET_ENV, SEQUENCE_CASES, VICTIM, build_corpus, tool_env)
 
 LESSON = "02_shapes"
 # The other lessons, in the same batch (flat layout), each with the cases that are about it.
@@ -33,6 +33,7 @@ EXTRAS = (
     ("04_cell", ["a00-control", *FUNCTION_CASES]),    # lstm_step cheats, each in its own notebook
     ("05_sequences", ["a00-control", *SEQUENCE_CASES]),  # last_valid, graded on the judge's padded outputs
     ("06_model", ["a00-control", *MODEL_CASES]),      # a class and a trained model; training in the sandbox
+    ("07_gradients", ["a00-control", *GRADIENT_CASES]),  # a gradient curve of another model or input
 )
 TIMEOUT = 5  # seconds per cell, both graders
 NOT_UNDER_NBGRADER = ("l06-signal",)  # too dangerous where student code runs unconfined (see below)

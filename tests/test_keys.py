@@ -27,7 +27,7 @@ from autograder import course
 from course import keys
 from course.build import student_edition
 
-LESSONS = ("02_shapes", "03_states", "04_cell", "05_sequences", "06_model")
+LESSONS = ("02_shapes", "03_states", "04_cell", "05_sequences", "06_model", "07_gradients", "08_generation")
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +221,7 @@ def test_calling_what_the_notebook_carries_gets_0_in_both_graders(lesson, ag_nbg
 
 # --- nbgrader's one kernel: nothing of a key stays ----------------------------------------------------------
 
-@pytest.mark.parametrize("lesson", ("05_sequences", "06_model"))
+@pytest.mark.parametrize("lesson", ("05_sequences", "06_model", "08_generation"))
 def test_a_hidden_test_with_a_key_leaves_nothing_in_the_kernel(lesson, tmp_path):
     from nbclient import NotebookClient
 

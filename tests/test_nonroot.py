@@ -11,7 +11,10 @@ sandbox path the kernel offers without root:
 - "namespaces": the namespaces alone (Landlock and seccomp off).
 
 Each must give every case exactly its expected scores, with no side effect, no TCP connection,
-no secret in any output, and the course shown hidden by the self-test's canary. A last run with
+no secret in any output, and the course shown hidden by the self-test's canary. "full" grades the
+whole corpus; the two fallbacks grade the cases whose outcome rests on how the child is isolated
+(the control, the victim, the resource and the layer attacks): the cheats of the checks and of the
+judge (e, p, f, s, m, g, c, n...) are stopped in the trusted judge, the same whichever layer runs. A last run with
 every layer off shows that the attacks are real: there they succeed.
 """
 import json
@@ -37,6 +40,10 @@ MUST_HOLD = {
     "namespaces": ("user_namespace", "mount_namespace", "pid_namespace", "network_namespace", "hidden_paths",
                    "private_proc", "no_capabilities"),
 }
+# The cases whose outcome rests on the isolation layers (see the module's docstring).
+LAYER_CASES = ("a00-control", "zz-victim", "r01-infinite-loop", "r02-ignores-interrupt", "r03-os-exit",
+               "r04-system-exit", "r05-memory", "r06-print-lines", "r07-print-one-line", "l01-read-hidden",
+               "l02-write-out", "l03-proc-walk", "l04-find-others", "l05-tcp", "l06-signal", "l07-smuggle")
 ATTACKS = ("a00-control", "l01-read-hidden", "l03-proc-walk", "l04-find-others", "l05-tcp", "l07-smuggle")
 
 
@@ -84,7 +91,8 @@ def protections(out):
 def test_the_hostile_corpus_graded_as_an_ordinary_user(user, mode, tmp_path_factory):
     base = user.home / f"corpus-{mode}-{tmp_path_factory.mktemp('id').name}"
     try:
-        cases, done, subs, out, secret, listener = grade_all_as(user, base, mode)
+        cases, done, subs, out, secret, listener = grade_all_as(user, base, mode,
+                                                                cases=None if mode == "full" else LAYER_CASES)
         failures, observed = check_grade_all(cases, done, subs, out, secret, listener)
         held = protections(out)
         dump(f"nonroot-{mode}", {"protections": held, "cases": observed})

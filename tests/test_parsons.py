@@ -56,6 +56,16 @@ SOLUTIONS = {
         "    outputs.append(out)",
         "whole = torch.cat(outputs, dim=1)",
         'print(len(outputs), "chunks joined:", tuple(whole.shape))'],
+    5: ["gen = torch.Generator().manual_seed(0)",
+        "ids = torch.tensor([[1, 2]])  # the prompt, a batch of one",
+        "logits, state = model(ids)",
+        "chosen = []",
+        "for step in range(6):",
+        "    probs = torch.softmax(logits[0, -1] / 0.8, dim=0)",
+        "    next_id = torch.multinomial(probs, 1, generator=gen)",
+        "    chosen.append(int(next_id))",
+        "    logits, state = model(next_id.view(1, 1), state)",
+        'print("sampled:", chosen)'],
 }
 # Other correct programs (indices into SOLUTIONS[k]): independent lines swapped, or moved.
 ALTERNATIVES = {
@@ -63,6 +73,7 @@ ALTERNATIVES = {
     2: [[0, 1, 2, 4, 3, 5, 6, 7, 8, 9], [0, 5, 6, 7, 1, 2, 3, 4, 8, 9]],  # head first; forward before __init__
     3: [[2, 0, 1, 3, 4, 5, 6, 7], [0, 1, 2, 4, 5, 6, 3, 7], [0, 2, 4, 5, 1, 6, 3, 7]],  # zero_grad last; late Adam
     4: [[3, 2, 1, 0, 4, 5, 6, 7, 8, 9], [0, 1, 2, 3, 4, 5, 7, 6, 8, 9]],
+    5: [[1, 3, 2, 0, 4, 5, 6, 7, 8, 9], [0, 1, 2, 3, 4, 5, 6, 8, 7, 9]],  # the generator late; fed back, then kept
 }
 # Wrong orders and a stable fragment of what the learner is told.
 WRONG = {
@@ -77,6 +88,9 @@ WRONG = {
     4: [([0, 1, 2, 3, 4, 6, 5, 7, 8, 9], ["Line 6 of your order", "TypeError"]),
         ([0, 1, 3, 4, 5, 6, 7, 2, 8, 9], ["Line 5 of your order", "NameError", "state"]),
         ([0, 1, 2, 3, 4, 5, 6, 8, 7, 9], ["Line 9 of your order", "IndentationError"])],
+    5: [([0, 1, 2, 3, 4, 6, 5, 7, 8, 9], ["Line 6 of your order", "NameError", "probs"]),
+        ([0, 1, 3, 4, 2, 5, 6, 7, 8, 9], ["Line 5 of your order", "IndentationError"]),
+        ([0, 1, 2, 4, 5, 6, 7, 8, 3, 9], ["Line 7 of your order", "NameError", "chosen"])],
 }
 
 
@@ -99,7 +113,7 @@ def numbers(parsons, k, texts):
 
 def test_shown_lines_are_the_program_shuffled_the_same_every_time(parsons):
     again = load()["parsons_problems"]()
-    assert set(parsons["parsons_problems"]()) == set(SOLUTIONS) == {1, 2, 3, 4}
+    assert set(parsons["parsons_problems"]()) == set(SOLUTIONS) == {1, 2, 3, 4, 5}
     for k, (title, shown) in parsons["parsons_problems"]().items():
         assert 6 <= len(shown) <= 10 and sorted(shown) == sorted(SOLUTIONS[k]), title
         assert shown == again[k][1]  # sha256-drawn, not random
@@ -146,8 +160,8 @@ def test_lists_that_are_not_permutations_are_refused(parsons):
         assert not ok and fragment in message, (given, message)
         assert "each of the numbers 1 to 6 once" in message or "exactly once" in message
     assert check(1, (6, 5, 4, 3, 2, 1))[1].startswith("Not yet.")  # a tuple is a list of numbers too
-    with pytest.raises(ValueError, match="problems 1 to 4"):
-        check(5, [1])
+    with pytest.raises(ValueError, match="problems 1 to 5"):
+        check(6, [1])
 
 
 def test_text_interface_prints(parsons, capsys):

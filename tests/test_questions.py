@@ -119,7 +119,7 @@ def test_pools_by_difficulty_tag_and_the_new_reasoning_templates():
 def test_the_number_of_template_sets_meeting_the_quota_is_computed_and_at_least_50000():
     counted = GRADED["count_sets"]("graded", GRADED["REASONING"])
     assert counted >= 50_000
-    # The same number by listing every set (about 250,000 of them), to check the formula.
+    # The same number by listing every set (about 1.4 million of them), to check the formula.
     tag = {n: t["tag"] == "reasoning" for n, t in GRADED["templates"].items()}
     per_level = [[sum(tag[n] for n in c) for c in itertools.combinations(GRADED["pool_names"]("graded", level), size)]
                  for level, size in (("easy", 3), ("medium", 4), ("hard", 3))]
@@ -179,6 +179,21 @@ def test_every_entry_of_the_vetted_number_tables_passes_the_key():
         for index in range(len(entries)):
             q = dict(spec["render"](Fixed(index)), template=name, kind=spec["kind"], qid="q1")
             assert not GRADED["question_problems"](KEY["solve"](q)), (name, entries[index])
+
+
+def test_every_forget_pair_passes_the_key():
+    """forget_steps draws (f, share) from a fixed list: each pair's answer and named mistakes all differ."""
+    class Fixed:  # the draws of one pair
+        def __init__(self, index):
+            self.index = index
+
+        def pick(self, options):
+            return options[self.index]
+
+    spec = GRADED["templates"]["forget_steps"]
+    for index in range(28):
+        q = dict(spec["render"](Fixed(index)), template="forget_steps", kind="int", qid="q1")
+        assert not GRADED["question_problems"](KEY["solve"](q)), q["given"]
 
 
 # --- the answers -----------------------------------------------------------------------------------------
@@ -409,6 +424,31 @@ def independent_answer(q):
                  "pack_padded_sequence": pack_padded_sequence, "pad_packed_sequence": pad_packed_sequence}
         exec(re.search(r"```python\n(.*?)```", text, flags=re.S).group(1), scope)  # noqa: S102 - the shown program
         return _letter_where(text, lambda code: _equal(scope, code, want))
+    if name == "forget_steps":
+        f, share = (float(v) for v in re.search(r"holds at f = (\d\.\d+) .* less than (\d\.\d+) of the", text).groups())
+        steps = 0
+        while f ** steps >= share:  # what is left after k steps along c: f ** k
+            steps += 1
+        return steps
+    if name == "gru_unpack":
+        program = re.search(r"```python\n(.*?)```", text, flags=re.S).group(1)
+        shape = _ints(r"# x: \((\d+), (\d+), (\d+)\)", text)
+        scope = {"nn": nn, "x": torch.randn(*shape)}
+        try:
+            exec(program, scope)  # noqa: S102 - the generator's own program
+        except ValueError:
+            return _letter_where(text, lambda said: said.startswith("It raises a ValueError"))
+        real = scope["gru"](scope["x"])[1]
+        assert torch.equal(scope["h_n"], real[0]) and torch.equal(scope["c_n"], real[1])
+        return _letter_where(text, lambda said: "the first and the second row" in said)
+    if name == "forget_survival":
+        f1, k1, f2, k2 = re.search(r"f = (\d\.\d+) for (\d+) steps, then f = (\d\.\d+) for the next (\d+)",
+                                   text).groups()
+        return float(f1) ** int(k1) * float(f2) ** int(k2)
+    if name == "clip_factor":
+        norm, max_norm = (float(v) for v in re.search(r"have the norm (\d+(?:\.\d+)?)\..*max_norm=(\d+(?:\.\d+)?)\)",
+                                                       text).groups())
+        return min(1.0, max_norm / norm)  # one factor for every gradient, and never above 1
     if name == "head_states":
         scope = _run(text)
         out, first = scope["output"], scope["lstm"].batch_first
@@ -417,6 +457,32 @@ def independent_answer(q):
         last, start = (out[:, -1], out[:, 0]) if first else (out[-1], out[0])  # output: the top layer's states
         want = torch.cat([last[:, :width], start[:, width:]], dim=1)
         return _letter_where(text, lambda code: _equal(scope, code, want))
+    if name == "tagger_logits":  # the tagger the text describes, built and run on a batch of its shape
+        n, steps, longest, e = _ints(r"shape `\((\d+), (\d+)\)`.* the longest of them (\d+) steps long.* into (\d+) "
+                                     r"features", text)
+        lstm = eval(re.search(r"`(nn\.LSTM\([^`]*\))`", text).group(1), {"nn": nn})  # noqa: S307
+        head = eval(re.search(r"`(nn\.Linear\([^`]*\))`", text).group(1), {"nn": nn})  # noqa: S307
+        total = re.search(r"total_length=(\d+)", text)
+        lengths = [longest] + [1] * (n - 1)
+        packed = pack_padded_sequence(torch.randn(n, steps, e), lengths, batch_first=True, enforce_sorted=False)
+        out, _ = pad_packed_sequence(lstm(packed)[0], batch_first=True,
+                                     **({"total_length": int(total.group(1))} if total else {}))
+        return tuple(head(out).shape)
+    if name == "generation_cost":
+        steps, prompt = _ints(r"writes (\d+) new ids after a prompt of (\d+) ids", text)
+        if "runs the whole sequence so far" in text:  # calls of prompt, prompt + 1, ... ids
+            return sum(prompt + k for k in range(steps))
+        return prompt + steps  # the prompt once, then one id per step
+    if name == "loss_terms":
+        return sum(json.loads(re.search(r"lengths (\[[\d, ]+\])", text).group(1)))
+    if name == "decoder_state":
+        scope = _run(text)
+        h_n, lstm = scope["h_n"], scope["lstm"]
+        layers, n, h = lstm.num_layers, h_n.shape[1], lstm.hidden_size
+        h_0 = torch.cat([h_n[0::2], h_n[1::2]], dim=2)  # each layer's forward row, then its backward row
+        decoder = nn.LSTM(2, 2 * h, num_layers=layers)
+        decoder(torch.randn(3, n, 2), (h_0, torch.zeros_like(h_0)))  # the decoder takes it
+        return tuple(h_0.shape)
     if q["kind"] == "choice":
         scope = _run(text)
         target = re.search(r"equals `([^`]+)`", text).group(1)

@@ -132,6 +132,16 @@ def test_the_packing_explorer_is_readable(bidirectional, monkeypatch):
     assert not failures, "\n".join(failures[:40])
 
 
+def test_the_gradient_explorer_is_readable(monkeypatch):
+    monkeypatch.delenv("LSTM_COURSE_NO_FIGURES", raising=False)
+    explorer = load("explorers/gradients.py")["GradientExplorer"]({})
+    keep(explorer, "gradients")
+    failures = []
+    for setting in sweep(explorer):
+        failures += [f"{setting}: {p}" for p in problems(explorer)]
+    assert not failures, "\n".join(failures[:40])
+
+
 def test_the_rule_catches_what_it_forbids(monkeypatch):
     """A rule that passes everything proves nothing: small text, overlaps and missing labels fail it."""
     monkeypatch.delenv("LSTM_COURSE_NO_FIGURES", raising=False)

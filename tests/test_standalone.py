@@ -120,8 +120,9 @@ def test_lesson_runs_alone(lesson, standalone_python, standalone_kernel, tmp_pat
     bundles = [o.data for c in nb.cells if c.cell_type == "code" for o in c.outputs
                if o.output_type == "display_data" and "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
     explorers = sum(1 for c in nb.cells if c.cell_type == "code" and not c.metadata.get("course")
-                    and ("explore(" in c.source or "explore_gates(" in c.source))
-    assert len([b for b in bundles if "nn.LSTM(" in b.get("text/plain", "") or "LSTM unit" in b.get("text/plain", "")]) \
+                    and ("explore(" in c.source or "explore_gates(" in c.source or "explore_gradients(" in c.source))
+    assert len([b for b in bundles if "nn.LSTM(" in b.get("text/plain", "") or "LSTM unit" in b.get("text/plain", "")
+                or "||dy/dx_1||" in b.get("text/plain", "")]) \
         >= explorers, f"{lesson.name}: {explorers} explorer(s), but {len(bundles)} widget bundle(s)"
     probe = json.loads(stdout(nb.cells[-1]).split("STANDALONE-PROBE ", 1)[1])
     assert Path(probe["prefix"]) == standalone_python.parent.parent, probe

@@ -155,3 +155,74 @@ def cell_recurrence(q):
                                             "+ i * g."),
         (unit(i, f, cand, 0.5, c0, 1)[0], f"That is one step: repeat the update {k} times."),
         (unit(f, i, cand, 0.5, c0, k)[0], "You swapped the gates: f scales the old cell state, i the candidate g.")]}
+
+
+@solver("gru_unpack")
+def gru_unpack(q):
+    g = q["given"]
+    with plain_cpu():
+        torch.manual_seed(4)
+        gru = nn.GRU(g["input_size"], g["hidden_size"], num_layers=g["num_layers"], bidirectional=g["bidirectional"])
+        x = torch.randn(g["steps"], g["batch"], g["input_size"])
+        _, real = gru(x)
+        try:  # the line the question shows, run
+            output, (h_n, c_n) = gru(x)
+        except ValueError:
+            right = ["raises"]
+        except TypeError:
+            right = ["type"]
+        else:
+            right = ["split"] if torch.equal(h_n, real[0]) and torch.equal(c_n, real[1]) else []
+    hints = {"raises": "Unpacking splits h_n along its first axis, whose size is num_layers times the number of "
+                       "directions: with exactly two rows there, it succeeds.",
+             "split": "The unpacking splits h_n along its first axis, num_layers times the number of directions: "
+                      "anything but two rows there fails.",
+             "cell": "A GRU has no cell state: it returns (output, h_n), and h_n is one tensor.",
+             "type": "A GRU returns a pair, (output, h_n), so the outer unpacking works: it is h_n that is split."}
+    return choice(q, right, hints)
+
+
+@solver("generation_cost")
+def generation_cost(q):
+    g = q["given"]
+    prompt, steps = g["prompt"], g["steps"]
+
+    class Counted(nn.Module):  # a small language model that notes the length of every input it reads
+        def __init__(self):
+            super().__init__()
+            self.embed, self.lstm, self.head = nn.Embedding(5, 3), nn.LSTM(3, 4, batch_first=True), nn.Linear(4, 5)
+            self.read = []
+
+        def forward(self, ids, state=None):
+            self.read.append(ids.shape[1])
+            out, state = self.lstm(self.embed(ids), state)
+            return self.head(out), state
+
+    def loop(kind):
+        with plain_cpu():
+            torch.manual_seed(0)
+            model = Counted()
+            ids = torch.randint(0, 5, (1, prompt))
+            if kind == "carried":
+                logits, state = model(ids)
+                for _ in range(steps):
+                    next_id = logits[:, -1].argmax(-1, keepdim=True)
+                    ids = torch.cat([ids, next_id], dim=1)
+                    logits, state = model(next_id, state)
+            else:
+                for _ in range(steps):
+                    logits, _ = model(ids)
+                    ids = torch.cat([ids, logits[:, -1].argmax(-1, keepdim=True)], dim=1)
+        return model.read
+
+    read, other = loop(g["loop"]), loop("rerun" if g["loop"] == "carried" else "carried")
+    if g["loop"] == "carried":
+        return {"answer": sum(read), "mistakes": [
+            (len(read), "That counts the model's calls; the first one reads the whole prompt."),
+            (steps, "The prompt is read too, once, by the first call."),
+            (sum(other), "With the state carried, each step reads only the id just chosen: nothing is read twice.")]}
+    return {"answer": sum(read), "mistakes": [
+        (sum(other), "This loop keeps no state: every call reads the whole sequence again, from the start."),
+        (len(read) * (prompt + steps), "Each call reads the sequence as it is at that step, one id longer than the "
+                                       "call before, not its final length."),
+        (steps, "That counts the model's calls; each reads every id so far.")]}

@@ -155,3 +155,66 @@ def running_sequences(q):
         (len(lengths), "Packing runs each sequence over its real steps only: the padding after it is skipped."),
         (int((torch.tensor(lengths) >= t).sum()), "A sequence of length L has the steps 0 to L - 1: one of length "
                                                   f"{t} has no step {t}.")]}
+
+
+@solver("forget_steps")
+def forget_steps(q):
+    g = q["given"]
+    f, share = g["f"], g["share"]
+
+    def left(steps):  # dc_steps/dc_0 of a unit whose forget gate holds at f and whose input gate is shut, by autograd
+        with torch.enable_grad():
+            layer = nn.LSTM(1, 1, dtype=torch.float64)
+            with torch.no_grad():
+                for p in layer.parameters():
+                    p.zero_()
+                layer.bias_ih_l0[0] = -math.inf                                        # the input gate: shut
+                layer.bias_ih_l0[1] = torch.logit(torch.tensor(f, dtype=torch.float64))  # the forget gate: f
+            c0 = torch.ones(1, 1, 1, dtype=torch.float64, requires_grad=True)
+            _, (_, c) = layer(torch.zeros(steps, 1, 1, dtype=torch.float64), (torch.zeros_like(c0), c0))
+            return float(torch.autograd.grad(c.sum(), c0)[0])
+
+    one = left(1)  # one step's factor; the unit is the same at every step
+    steps = 0
+    while one ** steps >= share:
+        steps += 1
+    assert left(steps) < share <= left(steps - 1)  # torch agrees at the answer and one step before it
+    linear = math.ceil((1 - share) / (1 - f))
+    dropped = 0
+    while (1 - f) ** dropped >= share:
+        dropped += 1
+    return {"answer": steps, "mistakes": [
+        (steps - 1, "One step too few: then what is left is still at least that share. Count until it falls below."),
+        (linear, "Each step multiplies the gradient by f; it does not take 1 - f away. What is left falls "
+                 "geometrically, as f to the power of the number of steps."),
+        (dropped, "f is the share the forget gate keeps, 1 - f the share it drops: multiply by f at every step.")]}
+
+
+@solver("tagger_logits")
+def tagger_logits(q):
+    g = q["given"]
+    n, steps, longest = g["batch"], g["steps"], g["longest"]
+    with plain_cpu():  # the tagger the question describes, run on a batch padded beyond its longest sequence
+        torch.manual_seed(0)
+        embed = nn.Embedding(7, g["embedding"], padding_idx=0)
+        lstm = nn.LSTM(g["embedding"], g["hidden"], batch_first=True, bidirectional=g["bidirectional"])
+        head = nn.Linear(g["hidden"] * (2 if g["bidirectional"] else 1), g["tags"])
+        lengths = torch.tensor([longest] + [max(1, longest - 1 - k % longest) for k in range(n - 1)])
+        ids = torch.randint(1, 7, (n, steps)) * (torch.arange(steps)[None, :] < lengths[:, None])
+        packed = pack_padded_sequence(embed(ids), lengths, batch_first=True, enforce_sorted=False)
+        out, (h_n, _) = lstm(packed)
+
+        def unpacked(total):
+            return pad_packed_sequence(out, batch_first=True, **({"total_length": steps} if total else {}))[0]
+
+        states = unpacked(g["total_length"])
+        final = torch.cat([h_n[-2], h_n[-1]], dim=1) if g["bidirectional"] else h_n[-1]
+        answer = tuple(head(states).shape)
+        other = tuple(head(unpacked(not g["total_length"])).shape)
+    return {"answer": answer, "mistakes": [
+        (other, f"pad_packed_sequence pads to total_length when it is given, and otherwise only to the longest "
+                f"sequence ({longest} steps here), whatever the batch was padded to."),
+        (tuple(head(final).shape), "That is one row of logits per sequence, from h_n: a head applied to the unpacked "
+                                   "output gives logits at every step."),
+        (tuple(states.shape), "That is the LSTM's unpacked output: the head turns its features into one logit per "
+                              "tag.")]}
