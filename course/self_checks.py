@@ -239,6 +239,11 @@ def _install_self_checks(api):
             fix = " Give the trained instance, not the class." if found.get("code") == "class" else ""
             fail(stuck(qid, "This question wants a trained model: an instance of your class. Your answer is "
                             f"{given(found)}.{fix}"))
+        check_weights = reference_of(reference).get("weights_check")  # public: what the weights' shapes say
+        if check_weights is not None and found.get("state") is not None:
+            why = trusted(check_weights, {k: data_tensor(v) for k, v in found["state"].items()})
+            if type_(why) is str_:
+                fail(stuck(qid, why))
         if type_(answer) is Received:  # the grader's judge: the child measured it (its data's "visible")
             seen = valid_accuracy(get_attr(answer, "data").get("visible"))
         else:

@@ -435,39 +435,11 @@ KEY["generate"] = {
 
 # --- a trained model: aⁿbⁿ ------------------------------------------------------------------------
 
-START, A, B, END = 0, 1, 2, 3
-VOCAB = 4
-
-
-def lm_state(weights):
-    keys = set(weights)
-    for name in ("embed.weight", "lstm.weight_ih_l0", "lstm.weight_hh_l0", "head.weight"):
-        if name not in keys:
-            return (f"The model has no {name}: train an instance of the lesson's CharLM (self.embed, self.lstm, "
-                    "self.head).")
-    layers = 0
-    while f"lstm.weight_ih_l{layers}" in keys:
-        layers += 1
-    if any_("reverse" in k for k in keys):
-        return "A language model reads left to right: its LSTM can't be bidirectional."
-    if any_(not (k.startswith("lstm.") or k in ("embed.weight", "head.weight", "head.bias")) for k in keys):
-        return "The model has layers besides self.embed, self.lstm and self.head: keep the lesson's CharLM."
-    embed, w, u, out = (weights[k] for k in ("embed.weight", "lstm.weight_ih_l0", "lstm.weight_hh_l0",
-                                             "head.weight"))
-    h = u.shape[1] if u.dim() == 2 else 0
-    if embed.dim() != 2 or embed.shape[0] != VOCAB or out.dim() != 2 or out.shape[0] != VOCAB:
-        return f"The model should read and predict the lesson's {VOCAB} symbols, ^ a b $: CharLM({VOCAB}, ...)."
-    if w.dim() != 2 or w.shape != (4 * h, embed.shape[1]) or out.shape[1] != h or any_("weight_hr" in k for k in keys):
-        return "self.lstm's sizes don't fit self.embed and self.head: build them as the lesson's CharLM does."
-    for layer in range_(layers):
-        for name in ("bias_ih", "bias_hh"):
-            if f"lstm.{name}_l{layer}" not in keys:
-                return "self.lstm has no biases: keep nn.LSTM's default, bias=True."
-    return layers
+START, A, B = 0, 1, 2
 
 
 def anbn_logits(weights, ns):
-    layers = lm_state(weights)
+    layers = api["references"]["anbn_lm"]["weights_check"](weights)  # public: the shapes' messages
     if type_(layers) is not int_:
         return layers
     h = weights["lstm.weight_hh_l0"].shape[1]

@@ -155,6 +155,34 @@ def _install_references(api):
         labels = [token for n in ns for token in [B] * (n - 1) + [END]]
         return ns, tensor(labels, dtype=int64)
 
+    def lm_state(weights):
+        """Why a state_dict can't be the lesson's CharLM (a message), else its number of layers: what the shapes say,
+        nothing of what the weights compute."""
+        keys = set(weights)
+        for name in ("embed.weight", "lstm.weight_ih_l0", "lstm.weight_hh_l0", "head.weight"):
+            if name not in keys:
+                return (f"The model has no {name}: train an instance of the lesson's CharLM (self.embed, self.lstm, "
+                        "self.head).")
+        layers = 0
+        while f"lstm.weight_ih_l{layers}" in keys:
+            layers += 1
+        if any_("reverse" in k for k in keys):
+            return "A language model reads left to right: its LSTM can't be bidirectional."
+        if any_(not (k.startswith("lstm.") or k in ("embed.weight", "head.weight", "head.bias")) for k in keys):
+            return "The model has layers besides self.embed, self.lstm and self.head: keep the lesson's CharLM."
+        embed, w, u, out = (weights[k] for k in ("embed.weight", "lstm.weight_ih_l0", "lstm.weight_hh_l0",
+                                                 "head.weight"))
+        h = u.shape[1] if u.dim() == 2 else 0
+        if embed.dim() != 2 or embed.shape[0] != VOCAB or out.dim() != 2 or out.shape[0] != VOCAB:
+            return f"The model should read and predict the lesson's {VOCAB} symbols, ^ a b $: CharLM({VOCAB}, ...)."
+        if w.dim() != 2 or w.shape != (4 * h, embed.shape[1]) or out.shape[1] != h or any_("weight_hr" in k for k in keys):
+            return "self.lstm's sizes don't fit self.embed and self.head: build them as the lesson's CharLM does."
+        for layer in range_(layers):
+            for name in ("bias_ih", "bias_hh"):
+                if f"lstm.{name}_l{layer}" not in keys:
+                    return "self.lstm has no biases: keep nn.LSTM's default, bias=True."
+        return layers
+
     def anbn_read(model, ns):
         """The model's own next-id logits, fed each string ^ aⁿ bⁿ, at the positions the rule decides (each b after
         the first, and the $): one row per label of anbn_task, as the key reads them off the weights."""
@@ -169,6 +197,7 @@ def _install_references(api):
         "kind": "trained",
         "task": anbn_task,  # public: the language itself; the visible check reads the model's own forward
         "read": anbn_read,
+        "weights_check": lm_state,
         "visible_size": TESTED_UP_TO,
         "shape_hint": ("Its forward should map (N, L) ids to (N, L, 4) next-id logits (and the state), as the "
                        "lesson's CharLM does."),
