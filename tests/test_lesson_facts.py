@@ -119,3 +119,18 @@ def test_the_rows_of_h_n_that_feedback_names_are_those_rows():
     assert torch.allclose(h_n[0], h_0[0], atol=1e-6) and torch.allclose(h_n[1], h_0[1], atol=1e-6)  # bottom: fwd, bwd
     assert torch.allclose(h_n[-2], output[:, -1, :H]) and torch.allclose(h_n[-1], output[:, 0, H:])  # top: fwd, bwd
     assert not torch.allclose(h_n[-2], output[:, 0, H:])  # h_n[-2] is not a backward state
+
+
+def test_the_options_of_lesson_03s_exercise_5_are_what_their_hints_say():
+    """03 Exercise 5's layer (two layers, batch first): only output[:, -1] equals h_n[-1]; output[-1] is the last
+    sequence, c_n[-1] the top layer's cell state and h_n[0] the bottom layer's state, each a different tensor."""
+    torch.manual_seed(0)
+    lstm = nn.LSTM(8, 16, num_layers=2, batch_first=True)
+    x = torch.randn(4, 7, 8)
+    with torch.no_grad():
+        output, (h_n, c_n) = lstm(x)
+    assert torch.equal(output[:, -1], h_n[-1])                                            # B
+    assert output[-1].shape == (7, 16) and output[-1].shape != h_n[-1].shape             # A: one sequence's steps
+    assert c_n[-1].shape == h_n[-1].shape and not torch.allclose(c_n[-1], h_n[-1])        # C: same shape, another tensor
+    assert (h_n[-1].abs() <= torch.tanh(c_n[-1]).abs()).all()                            # h = o * tanh(c), 0 < o < 1
+    assert not torch.allclose(h_n[0], h_n[-1])                                            # D: the bottom layer
