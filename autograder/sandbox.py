@@ -41,6 +41,7 @@ import signal
 import stat
 import struct
 import sys
+import time
 
 from . import answers, landlock, namespaces, seccomp
 from .namespaces import PR_SET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_SET_PDEATHSIG, prctl
@@ -57,6 +58,7 @@ DEVICES = ("/dev/null", "/dev/zero", "/dev/random", "/dev/urandom", "/dev/full")
 DISABLE_ENV = "AUTOGRADER_SANDBOX_DISABLE"
 
 # Captured before any student code: the child writes its messages with these.
+_monotonic = time.monotonic  # bound before any student code, which may patch time
 _write, _dumps = os.write, json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), allow_nan=False).encode
 _encode = answers.encode
 _get_attr = object.__getattribute__
@@ -389,13 +391,20 @@ def _on_call_alarm(signum, frame):
     raise CallTimeout("the function ran past its time")
 
 
-def _call_guard(seconds):
-    """A guard for one call of a function answer: signals on, a timer armed; all off again after."""
+def _call_guard(seconds, budget_end=None):
+    """A guard for one call of a function answer: signals on, a timer armed; all off again after.
+
+    budget_end: when the test's time for all its calls runs out (time.monotonic()). Each call gets at most
+    what is left of it, and none once it is spent, so that an answer that never returns costs its test's
+    timeout once, not a second per call: the supervisor kills a step that runs past timeout + grace."""
     class Guard:
         def __enter__(self):
+            left = seconds if budget_end is None else min(seconds, budget_end - _monotonic())
+            if left < 0.05:
+                raise CallTimeout("the test's time for its calls ran out")
             signal.signal(signal.SIGALRM, _on_call_alarm)
             _sigmask(signal.SIG_UNBLOCK, _ALL_SIGNALS)
-            _setitimer(signal.ITIMER_REAL, seconds)
+            _setitimer(signal.ITIMER_REAL, left)
 
         def __exit__(self, *exc):
             _quiet()
@@ -424,7 +433,7 @@ def _take_kinds(shell):
         _kinds.clear()
 
 
-def _report(namespace, name, calls, call_time, trained=None):
+def _report(namespace, name, calls, call_time, trained=None, budget_end=None):
     value = _dict_get(namespace, name, _ABSENT) if type(namespace) is dict else _ABSENT
     if value is _ABSENT:
         return answers.MISSING
@@ -435,20 +444,24 @@ def _report(namespace, name, calls, call_time, trained=None):
     if name in calls:  # a function or class answer: run on the judge's cases (plain data), each call timed
         planned = calls[name]
         found = {"via": answers.VIA_CHECKS,
-                 "calls": _kinds["probe"](value, planned["cases"], _call_guard(call_time), planned["spec"])}
+                 "calls": _kinds["probe"](value, planned["cases"], _call_guard(call_time, budget_end), planned["spec"])}
         if "visible" in planned:  # the visible check's cases: what the answer did there, for the judge's check
             seen = planned["visible"]
-            found["visible"] = _kinds["probe"](value, seen["cases"], _call_guard(call_time), seen["spec"],
+            found["visible"] = _kinds["probe"](value, seen["cases"], _call_guard(call_time, budget_end), seen["spec"],
                                                seen["weights"] if seen["spec"].get("kind") == "module" else None)
         return found
     found = {"via": answers.VIA_CHECKS, "data": _kinds["describe"](value)}
     if trained and name in trained and "trained_accuracy" in _kinds:  # its own forward on the visible check's set
         seen = trained[name]
-        found["visible"] = _kinds["trained_accuracy"](value, seen["reference"], seen["data"], _call_guard(call_time))
+        try:
+            found["visible"] = _kinds["trained_accuracy"](value, seen["reference"], seen["data"],
+                                                          _call_guard(call_time, budget_end))
+        except CallTimeout:  # the model's forward ran past its time: the visible figure only is lost
+            found["visible"] = {"error": "CallTimeout"}
     return found
 
 
-def _answers(shell, names, calls, call_time, trained=None):
+def _answers(shell, names, calls, call_time, trained=None, budget_end=None):
     try:
         namespace = _get_attr(shell, "user_ns")
     except BaseException:
@@ -456,7 +469,7 @@ def _answers(shell, names, calls, call_time, trained=None):
     found, size = {}, 0
     for name in names:
         try:
-            value = _report(namespace, name, calls, call_time, trained)
+            value = _report(namespace, name, calls, call_time, trained, budget_end)
             text = _dumps(value)
         except BaseException as err:  # unreadable (e.g. out of memory while encoding, a cheat's exception)
             value, text = {"t": "unreadable", "why": type(err).__name__[:100]}, ""
@@ -483,8 +496,9 @@ def run(shell, plan, out):
             # Every call of a function answer gets its share of the test's time (its visible check's calls too).
             call_time = max(1.0, timeout / (1 + max([len(c["cases"]) + len(c.get("visible", {}).get("cases", ()))
                                                      for c in calls.values()] or [0])))
+            budget_end = _monotonic() + timeout  # all of this test's calls together
             send(out, {"m": "answers", "step": index,
-                       "answers": _answers(shell, step["names"], calls, call_time, step.get("trained"))})
+                       "answers": _answers(shell, step["names"], calls, call_time, step.get("trained"), budget_end)})
     send(out, {"m": "done"})
 
 

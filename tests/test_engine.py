@@ -452,3 +452,35 @@ def test_covered_folders_keep_the_interpreter_folders_inside_them_readable(tmp_p
     os.waitpid(pid, 0)
     assert os.read(read, 100).decode() == "True True True"
     assert (covered / "source" / "secret.ipynb").exists(), "the host's view must not change"
+
+
+def test_a_tests_calls_share_its_time_so_a_never_returning_answer_costs_one_timeout():
+    """Each call of a function answer gets its share of the test's time, but at least 1 s; so many calls of an
+    answer that never returns (hidden and visible cases) must stop when the test's own time is spent, not
+    run a second each past the step's deadline (then the child was killed and every later test lost)."""
+    import signal
+
+    from autograder import sandbox
+
+    mask, handler = signal.pthread_sigmask(signal.SIG_BLOCK, []), signal.getsignal(signal.SIGALRM)
+    try:
+        shared_budget(sandbox)
+    finally:  # the guard leaves signals blocked, as the child wants between cells: not in pytest's process
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+        signal.signal(signal.SIGALRM, handler)
+
+
+def shared_budget(sandbox):
+    budget_end = time.monotonic() + 0.3
+    started, timed_out = time.monotonic(), 0
+    for _ in range(8):
+        try:
+            with sandbox._call_guard(1.0, budget_end)():
+                while True:
+                    pass
+        except sandbox.CallTimeout:
+            timed_out += 1
+    assert timed_out == 8 and time.monotonic() - started < 1.0  # 0.3 s for all eight, not eight seconds
+    with sandbox._call_guard(0.2, time.monotonic() + 5)():  # a call that returns disarms its timer
+        pass
+    time.sleep(0.3)
