@@ -401,7 +401,8 @@ def test_real_lesson_under_nbgrader_and_grade_all(ag_env, ag_nbgrader, tmp_path)
     # nbgrader saves each test cell's checksum with its hidden tests, then releases it without them, so an
     # untouched release copy differs in exactly the cells that have hidden tests, and in nothing else.
     hidden = {course.grade_id(c) for c in source.cells if "BEGIN HIDDEN TESTS" in c.source}
-    assert hidden == {f"q{n}_test" for n in range(1, 9)}
+    tests = {course.grade_id(c) for c in source.cells if (course.grade_id(c) or "").endswith("_test")}
+    assert hidden == tests and len(tests) >= 8  # every test cell of the lesson has hidden tests
     changed = {student: [re.search(r"Attribute '(\w+)' for cell (\S+) has changed", line).groups()
                          for line in lines if "has changed!" in line]
                for student, lines in _sections(done.stderr).items()}
@@ -419,7 +420,7 @@ def test_real_lesson_under_nbgrader_and_grade_all(ag_env, ag_nbgrader, tmp_path)
     assert ours.returncode == 0, ours.stderr
     nbgrader_rows = {r["test"]: r for r in csv.DictReader(io.StringIO(items_csv.read_text()))}
     grade_all_rows = {r["test"]: r for r in csv.DictReader(io.StringIO((out / "item_analysis.csv").read_text()))}
-    assert list(nbgrader_rows) == list(grade_all_rows) == [f"q{n}_test" for n in range(1, 9)]
+    assert list(nbgrader_rows) == list(grade_all_rows) == sorted(tests, key=lambda t: int(t[1:-5]))
     for test in nbgrader_rows:
         for column in ("n", "max_score", "facility", "mean_score", "discrimination", "flags"):
             assert nbgrader_rows[test][column] == grade_all_rows[test][column], (test, column)
