@@ -19,6 +19,7 @@ every layer off shows that the attacks are real: there they succeed.
 """
 import json
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -45,6 +46,11 @@ LAYER_CASES = ("a00-control", "zz-victim", "r01-infinite-loop", "r02-ignores-int
                "r04-system-exit", "r05-memory", "r06-print-lines", "r07-print-one-line", "l01-read-hidden",
                "l02-write-out", "l03-proc-walk", "l04-find-others", "l05-tcp", "l06-signal", "l07-smuggle")
 ATTACKS = ("a00-control", "l01-read-hidden", "l03-proc-walk", "l04-find-others", "l05-tcp", "l07-smuggle")
+
+
+def unique(tmp_path_factory):
+    """A name no earlier run left behind in the user's home (an interrupted run keeps its folders)."""
+    return f"{tmp_path_factory.mktemp('id').name}-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture(scope="module")
@@ -89,7 +95,7 @@ def protections(out):
 
 @pytest.mark.parametrize("mode", list(MODES))
 def test_the_hostile_corpus_graded_as_an_ordinary_user(user, mode, tmp_path_factory):
-    base = user.home / f"corpus-{mode}-{tmp_path_factory.mktemp('id').name}"
+    base = user.home / f"corpus-{mode}-{unique(tmp_path_factory)}"
     try:
         cases, done, subs, out, secret, listener = grade_all_as(user, base, mode,
                                                                 cases=None if mode == "full" else LAYER_CASES)
@@ -108,7 +114,7 @@ def test_the_hostile_corpus_graded_as_an_ordinary_user(user, mode, tmp_path_fact
 
 def test_with_every_layer_off_the_attacks_succeed(user, tmp_path_factory):
     """The corpus's attacks are real: with no namespace, no Landlock and no seccomp, they over-credit."""
-    base = user.home / f"corpus-open-{tmp_path_factory.mktemp('id').name}"
+    base = user.home / f"corpus-open-{unique(tmp_path_factory)}"
     try:
         cases, done, subs, out, secret, listener = grade_all_as(user, base, None, cases=ATTACKS,
                                                                  disable="namespaces,landlock,seccomp")
@@ -129,7 +135,7 @@ def test_with_every_layer_off_the_attacks_succeed(user, tmp_path_factory):
 
 
 def test_require_isolation_refuses_where_the_course_is_readable(user, tmp_path_factory):
-    base = user.home / f"refuse-{tmp_path_factory.mktemp('id').name}"
+    base = user.home / f"refuse-{unique(tmp_path_factory)}"
     try:
         course = nonroot.course_copy(user, base / "course")
         notebook = base / f"{LESSON}.ipynb"
